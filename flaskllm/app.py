@@ -1,0 +1,107 @@
+"""``create_app(settings=None)``: the connexion AsyncApp, its middleware and error handlers.
+
+Routes, schemas and the security scheme all come from ``spec/openapi.yaml``; this module only
+loads it (setting MAX_PROMPT_LENGTH into the served copy) and wires the app around it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from connexion import AsyncApp, ConnexionMiddleware
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+from starlette.middleware.cors import CORSMiddleware
+
+from flaskllm import errors, state
+from flaskllm.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from flaskllm.responses import dumps
+from flaskllm.settings import ROOT, Settings
+
+SPEC_PATH = ROOT / "spec" / "openapi.yaml"
+log = logging.getLogger("flaskllm")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_spec_file(path: Path, mtime: float) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
+    """The spec as this server serves and enforces it."""
+    spec = copy.deepcopy(_load_spec_file(path, path.stat().st_mtime))
+    prompt = spec["components"]["schemas"]["Prompt"]["properties"]["prompt"]
+    prompt["maxLength"] = settings.max_prompt_length
+    return spec
+
+
+def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    body, headers = errors.as_problem(exc)
+    if body["status"] >= 500:
+        log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
+    return ConnexionResponse(status_code=body["status"], content_type=errors.PROBLEM_JSON,
+                             body=dumps(body), headers=headers)
+
+
+def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp:
+    """Build the app. ``settings`` may be a Settings, a mapping of typed overrides on top of
+    the environment, or None for the environment alone."""
+    if settings is None:
+        settings = Settings.from_env()
+    elif not isinstance(settings, Settings):
+        settings = Settings.from_env(**settings)
+    spec = load_spec(settings)
+    app_state = state.AppState(settings, spec)
+    app_state.providers.check()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        await app_state.aclose()
+
+    app = AsyncApp(
+        __name__,
+        lifespan=lifespan,
+        middlewares=list(ConnexionMiddleware.default_middlewares),
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_path="/api/v1/ui",
+            spec_path="/api/v1/openapi.json",
+            swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True},
+        ),
+    )
+    app.add_middleware(RequestContextMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
+                       app_state=app_state)
+    app.add_middleware(CORSMiddleware, MiddlewarePosition.BEFORE_ROUTING,
+                       allow_origins=list(settings.allowed_origins),
+                       allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_headers=["Content-Type", "X-API-Token", "X-Request-ID",
+                                      "Idempotency-Key", "Cache-Control"],
+                       expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
+                                       "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                                       "X-RateLimit-Reset"])
+    app.add_middleware(BodyLimitMiddleware, MiddlewarePosition.BEFORE_ROUTING,
+                       max_bytes=settings.max_body_bytes)
+    app.add_api(
+        spec,
+        resolver=RelativeResolver("flaskllm.operations"),
+        strict_validation=True,
+        validate_responses=settings.environment == "test",
+    )
+    for exc_class in (Exception, UnicodeDecodeError):
+        app.add_error_handler(exc_class, _problem_handler)
+    from connexion.exceptions import ProblemException
+    from starlette.exceptions import HTTPException
+
+    app.add_error_handler(ProblemException, _problem_handler)
+    app.add_error_handler(HTTPException, _problem_handler)
+    app.state = app_state  # for tests and the CLI
+    return app

@@ -1,0 +1,155 @@
+"""The ``flaskllm`` command: serve, tokens, check."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from flaskllm.settings import ROOT, Settings, SettingsError
+
+DEV_TOKEN_NAME = "dev"
+DEV_TOKEN_FILE = ROOT / "instance" / "dev-token"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"flaskllm: bad setting: {exc}")
+
+
+def _store(settings: Settings):
+    from flaskllm.security import TokenStore
+    from flaskllm.db import create_engine
+
+    return TokenStore(create_engine(settings.database_url))
+
+
+def dev_token(settings: Settings) -> str:
+    """The development token: made once, kept in instance/dev-token (mode 600), so that
+    restarting the server does not change it."""
+    store = _store(settings)
+    if DEV_TOKEN_FILE.is_file():
+        token = DEV_TOKEN_FILE.read_text().strip()
+        if store.lookup(token) is not None:
+            return token
+        store.delete(DEV_TOKEN_NAME)  # the file and the database disagree: start over
+    token = store.create(DEV_TOKEN_NAME)
+    DEV_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DEV_TOKEN_FILE.touch(mode=0o600)
+    DEV_TOKEN_FILE.write_text(token + "\n")
+    return token
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    settings = _settings()
+    _check_or_exit(settings)
+    if not settings.production:
+        token = dev_token(settings)
+        print(f"Development token (also in {DEV_TOKEN_FILE}):\n\n    {token}\n", flush=True)
+        print(f"Try it:\n\n    curl -s http://{args.host}:{args.port}/api/v1/webhook "
+              f"-H 'X-API-Token: {token}' -H 'Content-Type: application/json' "
+              "-d '{\"prompt\": \"The quarterly budget review is on Friday. Finance wants "
+              "every team to cut cloud spending.\", \"type\": \"keywords\"}'\n", flush=True)
+    print(f"Swagger console: http://{args.host}:{args.port}/api/v1/ui/\n", flush=True)
+    uvicorn.run("flaskllm.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, reload=args.reload, log_level=settings.log_level,
+                access_log=False, timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_tokens(args) -> int:
+    store = _store(_settings())
+    if args.action == "create":
+        try:
+            token = store.create(args.name, admin=args.admin)
+        except ValueError as exc:
+            print(f"flaskllm: {exc}", file=sys.stderr)
+            return 1
+        print(f"Token {args.name!r} created. It is shown only now; keep it safe:\n{token}")
+    elif args.action == "list":
+        rows = store.list()
+        print(f"{'NAME':24} {'ADMIN':5} {'REVOKED':7} {'CREATED':20} LAST USED")
+        for row in rows:
+            last = row.last_used_at.strftime("%Y-%m-%d %H:%M:%S") if row.last_used_at else "-"
+            print(f"{row.name:24} {'yes' if row.admin else 'no':5} "
+                  f"{'yes' if row.revoked else 'no':7} "
+                  f"{row.created_at.strftime('%Y-%m-%d %H:%M:%S'):20} {last}")
+    elif args.action == "revoke":
+        if not store.revoke(args.name):
+            print(f"flaskllm: no token named {args.name!r}", file=sys.stderr)
+            return 1
+        print(f"Token {args.name!r} revoked.")
+    return 0
+
+
+def problems(settings: Settings) -> list[str]:
+    """Everything that would stop the app from serving, as readable lines."""
+    found = []
+    try:
+        from flaskllm.app import create_app, SPEC_PATH
+
+        if not Path(SPEC_PATH).is_file():
+            return [f"spec: {SPEC_PATH} is missing"]
+        app = create_app(settings)
+        with app.test_client() as client:  # builds the routes: every operationId resolves
+            response = client.get("/api/v1/health")
+        if response.status_code != 200:
+            found.append(f"health: {response.json()}")
+    except SettingsError as exc:
+        found.append(f"bad setting: {exc}")
+    except Exception as exc:  # report, don't crash: this command exists to explain failures
+        found.append(f"{type(exc).__name__}: {exc}")
+    return found
+
+
+def _check_or_exit(settings: Settings) -> None:
+    found = problems(settings)
+    if found:
+        sys.exit("flaskllm: cannot start:\n  " + "\n  ".join(found))
+
+
+def cmd_check(_args) -> int:
+    settings = _settings()
+    found = problems(settings)
+    for line in found:
+        print(f"problem: {line}")
+    if not found:
+        print(f"ok: settings, spec and database are fine "
+              f"(provider {settings.llm_provider}, database {settings.database_url.split(':')[0]})")
+    return 1 if found else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="flaskllm", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--reload", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    tokens = sub.add_parser("tokens", help="create, list and revoke API tokens")
+    actions = tokens.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a token and print it once")
+    create.add_argument("name")
+    create.add_argument("--admin", action="store_true", help="may read every token's usage")
+    actions.add_parser("list", help="list tokens (never the tokens themselves)")
+    revoke = actions.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("name")
+    tokens.set_defaults(func=cmd_tokens)
+
+    check = sub.add_parser("check", help="load settings and the spec and report problems")
+    check.set_defaults(func=cmd_check)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Every error FlaskLLM answers with, as ``application/problem+json``.
+
+    ProblemException (connexion)
+     └── APIProblem                      {type, title, status, detail, code}
+          ├── 4XX
+          │    ├── BadRequest            400 BAD_REQUEST
+          │    │    └── InvalidEncoding  400 INVALID_ENCODING
+          │    ├── Unauthorized          401 UNAUTHORIZED
+          │    ├── Forbidden             403 FORBIDDEN
+          │    ├── NotFound              404 NOT_FOUND
+          │    ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
+          │    │    └── PromptTooLong    413 PROMPT_TOO_LONG
+          │    ├── TypeNotSupported      422 TYPE_NOT_SUPPORTED
+          │    ├── ProviderNotAllowed    422 PROVIDER_NOT_ALLOWED
+          │    ├── TemplateNotFound      422 TEMPLATE_NOT_FOUND
+          │    ├── RateLimited           429 RATE_LIMITED
+          │    ├── BudgetExceeded        429 BUDGET_EXCEEDED
+          │    └── ProviderRateLimited   429 PROVIDER_RATE_LIMITED
+          └── 5XX
+               ├── InternalError         500 INTERNAL_ERROR
+               ├── ProviderError         502 PROVIDER_ERROR
+               │    ├── ProviderAuth     502 PROVIDER_AUTH
+               │    └── ProviderBadOutput 502 PROVIDER_BAD_OUTPUT
+               ├── ServiceUnavailable    503 SERVICE_UNAVAILABLE
+               │    └── ProviderNotConfigured 503 PROVIDER_NOT_CONFIGURED
+               └── ProviderTimeout       504 PROVIDER_TIMEOUT
+
+Connexion's own problems (validation, security, routing) and Starlette's HTTP errors are
+rendered in the same shape by ``problem_response``, with a code derived from the status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+from typing import Any
+
+from connexion.exceptions import ProblemException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "/docs/errors#"
+# Validation messages quote the offending value; a 4,000-character prompt need not come back.
+_LONG_QUOTED = re.compile(r"'([^']{80})[^']+'|\"([^\"]{80})[^\"]+\"")
+
+# Codes for problems raised by connexion or starlette rather than by us.
+CODES_BY_STATUS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "UNPROCESSABLE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "PROVIDER_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+    504: "PROVIDER_TIMEOUT",
+}
+
+
+class APIProblem(ProblemException):
+    """Base of FlaskLLM's problems: a status, a title and a stable machine-readable code."""
+
+    status_code = 500
+    title = "Internal Server Error"
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, detail: str | None = None, *, headers: dict | None = None, **ext: Any):
+        super().__init__(
+            status=self.status_code,
+            title=self.title,
+            detail=detail or self.__doc__,
+            type=PROBLEM_TYPE_BASE + self.code,
+            headers=headers,
+            ext={"code": self.code, **ext},
+        )
+
+
+# 4XX ---------------------------------------------------------------------------------------
+
+
+class BadRequest(APIProblem):
+    """The request could not be understood."""
+
+    status_code, title, code = 400, "Bad Request", "BAD_REQUEST"
+
+
+class InvalidEncoding(BadRequest):
+    """The request body is not valid UTF-8."""
+
+    code = "INVALID_ENCODING"
+
+
+class Unauthorized(APIProblem):
+    """A valid X-API-Token header is required."""
+
+    status_code, title, code = 401, "Unauthorized", "UNAUTHORIZED"
+
+
+class Forbidden(APIProblem):
+    """This token may not use this operation."""
+
+    status_code, title, code = 403, "Forbidden", "FORBIDDEN"
+
+
+class NotFound(APIProblem):
+    """Nothing is here."""
+
+    status_code, title, code = 404, "Not Found", "NOT_FOUND"
+
+
+class PayloadTooLarge(APIProblem):
+    """The request body is larger than this server accepts."""
+
+    status_code, title, code = 413, "Payload Too Large", "PAYLOAD_TOO_LARGE"
+
+
+class PromptTooLong(PayloadTooLarge):
+    """The prompt is longer than MAX_PROMPT_LENGTH characters."""
+
+    code = "PROMPT_TOO_LONG"
+
+
+class TypeNotSupported(APIProblem):
+    """The provider cannot do this processing type."""
+
+    status_code, title, code = 422, "Unprocessable Content", "TYPE_NOT_SUPPORTED"
+
+
+class ProviderNotAllowed(APIProblem):
+    """The requested provider or model is not on this server's allow-list."""
+
+    status_code, title, code = 422, "Unprocessable Content", "PROVIDER_NOT_ALLOWED"
+
+
+class TemplateNotFound(APIProblem):
+    """No prompt template has this name."""
+
+    status_code, title, code = 422, "Unprocessable Content", "TEMPLATE_NOT_FOUND"
+
+
+class RateLimited(APIProblem):
+    """Too many requests; retry after the time in Retry-After."""
+
+    status_code, title, code = 429, "Too Many Requests", "RATE_LIMITED"
+
+
+class BudgetExceeded(RateLimited):
+    """This token's budget or quota is spent until it resets."""
+
+    code = "BUDGET_EXCEEDED"
+
+
+class ProviderRateLimited(RateLimited):
+    """The LLM provider is rate limiting this server; retry after the time in Retry-After."""
+
+    code = "PROVIDER_RATE_LIMITED"
+
+
+# 5XX ---------------------------------------------------------------------------------------
+
+
+class InternalError(APIProblem):
+    """Something went wrong on our side; the request id identifies it in the logs."""
+
+
+class ProviderError(APIProblem):
+    """The LLM provider failed to answer."""
+
+    status_code, title, code = 502, "Bad Gateway", "PROVIDER_ERROR"
+
+
+class ProviderAuth(ProviderError):
+    """The LLM provider rejected this server's credentials (the server's key, not your token)."""
+
+    code = "PROVIDER_AUTH"
+
+
+class ProviderBadOutput(ProviderError):
+    """The LLM provider's answer did not match the schema, even after a repair attempt."""
+
+    code = "PROVIDER_BAD_OUTPUT"
+
+
+class ServiceUnavailable(APIProblem):
+    """A service this request depends on is unavailable; try again shortly."""
+
+    status_code, title, code = 503, "Service Unavailable", "SERVICE_UNAVAILABLE"
+
+
+class ProviderNotConfigured(ServiceUnavailable):
+    """The provider is not configured on this server."""
+
+    code = "PROVIDER_NOT_CONFIGURED"
+
+
+class ProviderTimeout(APIProblem):
+    """The LLM provider did not answer within REQUEST_TIMEOUT."""
+
+    status_code, title, code = 504, "Gateway Timeout", "PROVIDER_TIMEOUT"
+
+
+# Rendering ---------------------------------------------------------------------------------
+
+
+def problem_body(status: int, title: str | None, detail: Any, code: str | None = None,
+                 type: str | None = None, **ext: Any) -> dict:
+    """The one problem shape, for problems raised anywhere (ours, connexion's, starlette's)."""
+    code = code or CODES_BY_STATUS.get(status, "ERROR")
+    if not isinstance(detail, str):
+        detail = json.dumps(detail) if detail is not None else None
+    if detail and len(detail) > 200:
+        detail = _LONG_QUOTED.sub(lambda m: f"'{m.group(1) or m.group(2)}…'", detail)
+    return {
+        "type": type if type and type != "about:blank" else PROBLEM_TYPE_BASE + code,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail or HTTPStatus(status).description or HTTPStatus(status).phrase,
+        "code": code,
+        **ext,
+    }
+
+
+def as_problem(exc: BaseException) -> tuple[dict, dict]:
+    """The problem body and headers for any exception; unknown ones become a bare 500."""
+    if isinstance(exc, ProblemException):
+        ext = dict(exc.ext or {})
+        code = ext.pop("code", None)
+        body = problem_body(exc.status, exc.title, exc.detail, code, exc.type, **ext)
+        return body, dict(exc.headers or {})
+    if isinstance(exc, UnicodeDecodeError):
+        return as_problem(InvalidEncoding())
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and 400 <= status < 600:  # starlette.exceptions.HTTPException
+        body = problem_body(status, None, getattr(exc, "detail", None))
+        return body, dict(getattr(exc, "headers", None) or {})
+    return as_problem(InternalError())

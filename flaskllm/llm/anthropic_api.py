@@ -1,0 +1,153 @@
+"""The ``anthropic`` provider: the official SDK's ``AsyncAnthropic`` and the messages API.
+
+Typed types use tool use: one tool whose ``input_schema`` is the spec's schema of ``data``
+(wrapped in an object), and ``tool_choice`` forcing the model to call it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import weakref
+from typing import Any, AsyncIterator, Iterator
+
+import anthropic
+from anthropic.types import Message
+
+from flaskllm.llm import policy, typed
+from flaskllm.llm.base import Provider, Result, Task
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+TOOL_DESCRIPTION = "Record the answer. Call this exactly once with the complete answer."
+
+
+@contextlib.contextmanager
+def translated_errors() -> Iterator[None]:
+    """SDK exceptions → ``policy.Upstream*``, by exception type and status code."""
+    try:
+        yield
+    except anthropic.APIStatusError as exc:
+        raise policy.UpstreamStatus(exc.status_code,
+                                    policy.retry_after(exc.response.headers)) from exc
+    except anthropic.APITimeoutError as exc:
+        raise policy.UpstreamTimeout("the SDK timed out") from exc
+    except anthropic.APIConnectionError as exc:
+        kind = policy.UpstreamRefused if policy.refused(exc) else policy.UpstreamDisconnect
+        raise kind("connection failed") from exc
+    except (anthropic.APIResponseValidationError, json.JSONDecodeError,
+            UnicodeDecodeError) as exc:
+        # The SDK lets a 2xx body that is not JSON escape as a bare JSONDecodeError.
+        raise policy.UpstreamMalformed("the body is not the API's JSON") from exc
+
+
+class AnthropicProvider(Provider):
+    """Messages through ``AsyncAnthropic``; one SDK client per event loop."""
+
+    name = "anthropic"
+    needs_key = True
+    key_setting = "ANTHROPIC_API_KEY"
+    settings_map = {"api_key": "ANTHROPIC_API_KEY", "model": "ANTHROPIC_MODEL",
+                    "models": "ANTHROPIC_MODELS", "base_url": "ANTHROPIC_BASE_URL"}
+
+    def __init__(self, settings: Any, **config: Any) -> None:
+        super().__init__(settings, **config)
+        self.name = config.get("name") or type(self).name
+        # An SDK client is bound to the event loop it first ran in (see openai_api).
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _client(self) -> anthropic.AsyncAnthropic:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            limits = type(anthropic.DEFAULT_CONNECTION_LIMITS)(
+                max_connections=policy.POOL_MAX_CONNECTIONS,
+                max_keepalive_connections=policy.POOL_MAX_KEEPALIVE)
+            client = self._clients[loop] = anthropic.AsyncAnthropic(
+                api_key=self.config.get("api_key"),
+                base_url=self.config.get("base_url") or DEFAULT_BASE_URL,
+                max_retries=0,  # llm.policy retries, within the request's deadline
+                http_client=anthropic.DefaultAsyncHttpxClient(limits=limits),
+            )
+        return client
+
+    def _request(self, task: Task) -> dict[str, Any]:
+        prompt = task.prompt
+        if prompt is None:
+            raise ValueError("the anthropic provider needs a rendered prompt")
+        messages = [{"role": "user", "content": prompt.user}]
+        messages += [{"role": role, "content": content} for role, content in prompt.turns]
+        request: dict[str, Any] = {"model": task.model or self.default_model,
+                                   "max_tokens": task.max_output_tokens, "messages": messages}
+        if prompt.system:
+            request["system"] = prompt.system
+        if task.schema is not None:
+            tool = f"record_{task.type}"
+            request["tools"] = [{"name": tool, "description": TOOL_DESCRIPTION,
+                                 "input_schema": typed.envelope(task.schema)}]
+            request["tool_choice"] = {"type": "tool", "name": tool}
+        if task.timeout is not None:
+            request["timeout"] = task.timeout
+        return request
+
+    async def complete(self, task: Task) -> Result:
+        request = self._request(task)
+        with translated_errors():
+            message = await self._client().messages.create(**request)
+        content = getattr(message, "content", None)
+        if not isinstance(message, Message) or not isinstance(content, list):
+            # An HTML page with status 200 arrives as a str, `{}` as an empty model.
+            raise policy.UpstreamMalformed("no content in the body")
+        words = "".join(getattr(block, "text", "") or "" for block in content
+                        if getattr(block, "type", None) == "text")
+        if task.schema is not None:
+            # The tool's input is the answer; no tool call leaves the prose, which fails
+            # validation and gets the repair attempt.
+            tool_input = next((block.input for block in content
+                               if getattr(block, "type", None) == "tool_use"), None)
+            text = json.dumps(tool_input, ensure_ascii=False) if tool_input is not None \
+                else words
+        else:
+            text = words.strip()
+            if not text:
+                raise policy.UpstreamMalformed("an empty answer")
+        usage = message.usage
+        return Result(text=text, data=None, model=message.model or request["model"],
+                      input_tokens=_input_tokens(usage),
+                      output_tokens=(usage.output_tokens or 0) if usage else 0)
+
+    async def stream(self, task: Task) -> AsyncIterator[str | Result]:
+        request = self._request(task)
+        request["stream"] = True
+        parts: list[str] = []
+        model, usage_in, output_tokens = request["model"], None, 0
+        with translated_errors():
+            events = await self._client().messages.create(**request)
+            async for event in events:
+                if event.type == "message_start":
+                    model = event.message.model or model
+                    usage_in = event.message.usage
+                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    parts.append(event.delta.text)
+                    yield event.delta.text
+                elif event.type == "message_delta" and event.usage:
+                    output_tokens = event.usage.output_tokens or 0
+        yield Result(text="".join(parts), data=None, model=model,
+                     input_tokens=_input_tokens(usage_in), output_tokens=output_tokens)
+
+    async def aclose(self) -> None:
+        try:
+            client = self._clients.pop(asyncio.get_running_loop(), None)
+        except RuntimeError:  # no running loop: nothing of ours can be closed from here
+            client = None
+        if client is not None:
+            await client.close()
+        self._clients.clear()
+
+
+def _input_tokens(usage: Any) -> int:
+    """Input tokens including prompt-cache reads and writes, which Anthropic counts apart."""
+    if usage is None:
+        return 0
+    return sum(getattr(usage, name, None) or 0 for name in (
+        "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))

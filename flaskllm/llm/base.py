@@ -1,0 +1,92 @@
+"""The provider contract: what the pipeline hands a provider and what it gets back.
+
+A provider is one small class: a ``name``, whether it ``needs_key`` and which setting holds
+that key, one ``complete()`` and, optionally, a ``stream()``. Providers translate their SDK's
+errors at this boundary into the problems of ``flaskllm.errors`` (``raise ... from exc``), so
+nothing above ``flaskllm.llm`` imports an SDK or sees its exceptions.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, ClassVar, Mapping
+
+TYPES = ("summary", "keywords", "sentiment", "entities", "translation", "custom")
+TYPED = frozenset({"keywords", "sentiment", "entities"})
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A rendered prompt: the instructions and the user's message."""
+
+    system: str
+    user: str
+    # Further (role, content) turns after `user`, e.g. the model's invalid answer and the
+    # request to repair it; role is "assistant" or "user".
+    turns: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work for a provider, built by the pipeline from a validated request."""
+
+    type: str
+    text: str
+    language: str | None = None
+    source: str | None = None
+    model: str | None = None  # None: the provider's configured default
+    prompt: Prompt | None = None  # rendered template; the offline provider works on `text`
+    schema: Mapping[str, Any] | None = None  # JSON schema `data` must match, for typed types
+    max_output_tokens: int = 1024
+    options: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None  # seconds this attempt may take (set by llm.policy)
+
+
+@dataclass
+class Result:
+    """What a provider answered: the text (the response's ``summary``), the typed ``data``
+    (None when the provider only wrote text and the pipeline should shape it), the model
+    that answered and the token counts the provider reported."""
+
+    text: str
+    data: Any
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Provider(abc.ABC):
+    """One LLM backend. Subclasses set the class attributes and implement ``complete``."""
+
+    name: ClassVar[str]
+    needs_key: ClassVar[bool] = False
+    key_setting: ClassVar[str | None] = None  # the setting that holds the key, for error messages
+    supports: ClassVar[frozenset[str]] = frozenset(TYPES)
+    free: ClassVar[bool] = False  # runs locally at no cost (usage.cost_usd is 0, not unknown)
+    # Config key → the setting the registry reads it from (api_key, model, models, base_url).
+    settings_map: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, settings: Any, **config: Any) -> None:
+        self.settings = settings
+        self.config = config
+
+    @property
+    def default_model(self) -> str:
+        return self.config.get("model", self.name)
+
+    @abc.abstractmethod
+    async def complete(self, task: Task) -> Result:
+        """Answer one task."""
+
+    async def stream(self, task: Task) -> AsyncIterator[str | Result]:
+        """Yield text deltas as they are written, then one final ``Result``.
+
+        The default answers in one piece; providers that can stream override it."""
+        result = await self.complete(task)
+        if result.text:
+            yield result.text
+        yield result
+
+    async def aclose(self) -> None:
+        """Release clients and connections."""

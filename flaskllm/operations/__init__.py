@@ -1,0 +1,1 @@
+"""Handlers, one module per spec tag; connexion resolves the spec's operationIds here."""

@@ -1,0 +1,237 @@
+"""One typed settings object, read once from the environment and a `.env` file.
+
+Every setting is one row of ``FIELDS``: its variable name, how to parse it, its default and a
+line of help (the README's settings table lists the same rows; a test keeps them in step).
+Nothing else in FlaskLLM reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from dotenv import dotenv_values
+
+from flaskllm import servers as _servers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the variable."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number of at least 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("expected a number above 0")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _str(raw: str) -> str:
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class Field:
+    env: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    secret: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("ENVIRONMENT", _choice("development", "production", "test"), "development",
+          "development, production or test; production refuses unsafe settings"),
+    Field("DEBUG", _bool, False, "Verbose errors in logs; refused in production"),
+    Field("API_TOKEN", _str, "", "A token from the environment, with admin scope; "
+          "at least 32 characters in production", secret=True),
+    Field("ALLOWED_ORIGINS", _list, ("*",), "Comma-separated CORS origins (`*` for any)"),
+    Field("LLM_PROVIDER", _str, "offline", "The default provider: offline, openai, anthropic, "
+          "or the name of a server in LLM_SERVERS"),
+    Field("OPENAI_API_KEY", _str, "", "Key for the openai provider", secret=True),
+    Field("OPENAI_MODEL", _str, "gpt-4.1-mini", "Model for the openai provider"),
+    Field("OPENAI_MODELS", _list, (), "Other models a request may choose for openai, "
+          "comma-separated (OPENAI_MODEL is always allowed)"),
+    Field("OPENAI_BASE_URL", _str, "", "Base URL for the openai provider (default: OpenAI's)"),
+    Field("ANTHROPIC_API_KEY", _str, "", "Key for the anthropic provider", secret=True),
+    Field("ANTHROPIC_MODEL", _str, "claude-haiku-4-5", "Model for the anthropic provider"),
+    Field("ANTHROPIC_MODELS", _list, (), "Other models a request may choose for anthropic, "
+          "comma-separated (ANTHROPIC_MODEL is always allowed)"),
+    Field("ANTHROPIC_BASE_URL", _str, "", "Base URL for the anthropic provider"),
+    Field("LLM_SERVERS", _servers.parse, (), "OpenAI-compatible servers (Ollama, vLLM, …), "
+          "one row each: `name=…,base_url=…,model=…[,models=a|b][,key_setting=VAR]`, "
+          "rows separated by `;`"),
+    Field("FALLBACK_PROVIDERS", _list, (), "Providers to try in order when the chosen one "
+          "fails with a 5xx, a timeout or a connection error, comma-separated"),
+    Field("REQUEST_TIMEOUT", _positive_float, 30.0,
+          "Overall deadline in seconds for one LLM call, retries included"),
+    Field("PROMPT_TEMPLATES_DIR", _str, "", "A folder of `*.j2` prompt templates that add to "
+          "or override the built-in ones"),
+    Field("MAX_PROMPT_LENGTH", _positive_int, 4000, "Longest accepted prompt, in characters"),
+    Field("MAX_BODY_BYTES", _positive_int, 1_048_576,
+          "Largest accepted request body, in bytes (413 beyond)"),
+    Field("RATE_LIMIT_ENABLED", _bool, True, "Turn rate limiting on or off"),
+    Field("RATE_LIMIT", _str, "60", "Requests a minute per token (`60`), or limits such as "
+          "`100/minute;2000/day`"),
+    Field("AUTH_FAIL_LIMIT", _str, "20/minute", "Requests with a wrong token allowed per client "
+          "address (same forms as RATE_LIMIT); then 429, even for a right token"),
+    Field("RATE_LIMIT_FAIL_OPEN", _bool, False, "When Redis is unreachable: false refuses "
+          "requests with 503, true lets them through unlimited"),
+    Field("REDIS_URL", _str, "", "Redis for state shared by workers (rate limits, cache), "
+          "e.g. `redis://localhost:6379/0`; unset: in memory, per worker process"),
+    Field("REDIS_KEY_PREFIX", _str, "flaskllm", "Prefix of every Redis key this server writes"),
+    Field("CACHE_URL", _str, "", "Redis for the result cache only (default: REDIS_URL); "
+          "`memory://` keeps the cache in memory even with REDIS_URL"),
+    Field("CACHE_TTL", _non_negative_int, 86400, "Seconds a cached result is kept; 0 turns "
+          "the cache off"),
+    Field("CACHE_MAX_ENTRIES", _positive_int, 10000, "Most results the in-memory cache "
+          "keeps (least recently used go first)"),
+    Field("CACHE_SCOPE", _choice("token", "global"), "token", "`token`: each token has its "
+          "own cache entries; `global`: identical requests share them across tokens"),
+    Field("DATABASE_URL", _str, "", "SQLAlchemy URL for tokens and usage "
+          "(default: SQLite file instance/flaskllm.db)"),
+    Field("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level"),
+)
+
+_BY_ATTR = {f.env.lower(): f for f in FIELDS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    debug: bool = False
+    api_token: str = field(default="", repr=False)
+    allowed_origins: tuple[str, ...] = ("*",)
+    llm_provider: str = "offline"
+    openai_api_key: str = field(default="", repr=False)
+    openai_model: str = "gpt-4.1-mini"
+    openai_models: tuple[str, ...] = ()
+    openai_base_url: str = ""
+    anthropic_api_key: str = field(default="", repr=False)
+    anthropic_model: str = "claude-haiku-4-5"
+    anthropic_models: tuple[str, ...] = ()
+    anthropic_base_url: str = ""
+    llm_servers: tuple[_servers.Server, ...] = ()
+    fallback_providers: tuple[str, ...] = ()
+    # The keys of LLM_SERVERS rows, by the variable their key_setting names (from_env reads them).
+    server_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    request_timeout: float = 30.0
+    prompt_templates_dir: str = ""
+    max_prompt_length: int = 4000
+    max_body_bytes: int = 1_048_576
+    rate_limit_enabled: bool = True
+    rate_limit: str = "60"
+    auth_fail_limit: str = "20/minute"
+    rate_limit_fail_open: bool = False
+    redis_url: str = field(default="", repr=False)  # may hold a password
+    redis_key_prefix: str = "flaskllm"
+    cache_url: str = field(default="", repr=False)
+    cache_ttl: int = 86400
+    cache_max_entries: int = 10000
+    cache_scope: str = "token"
+    database_url: str = ""
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            default = "sqlite:///" + str(ROOT / "instance" / "flaskllm.db")
+            object.__setattr__(self, "database_url", default)
+        self.validate()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 env_file: str | os.PathLike | None = "", **overrides: Any) -> "Settings":
+        """Read settings: the `.env` file first (the working directory's, else the project's),
+        the process environment over it, then keyword overrides (already typed) over both.
+        ``env_file=None`` reads no file."""
+        raw: dict[str, str] = {}
+        if env_file == "":
+            env_file = next((p for p in (Path(".env"), ROOT / ".env") if p.is_file()), None)
+        if env_file and Path(env_file).is_file():
+            raw.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        raw.update(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for attr, spec in _BY_ATTR.items():
+            if spec.env in raw:
+                try:
+                    values[attr] = spec.parse(raw[spec.env])
+                except ValueError as exc:
+                    raise SettingsError(f"{spec.env}: {exc} (got {_shown(spec, raw[spec.env])})")
+        values.update(overrides)
+        if "server_keys" not in values:
+            values["server_keys"] = {s.key_setting: raw.get(s.key_setting, "").strip()
+                                     for s in values.get("llm_servers", ()) if s.key_setting}
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> None:
+        if self.environment == "production":
+            if self.debug:
+                raise SettingsError("DEBUG: must be off when ENVIRONMENT=production")
+            if not self.api_token:
+                raise SettingsError("API_TOKEN: required when ENVIRONMENT=production")
+            if len(self.api_token) < 32:
+                raise SettingsError("API_TOKEN: must be at least 32 characters in production")
+        if not self.llm_provider:
+            raise SettingsError("LLM_PROVIDER: must name a provider")
+        from flaskllm.ratelimit import parse_limits  # raises SettingsError naming the setting
+
+        parse_limits(self.rate_limit, "RATE_LIMIT")
+        parse_limits(self.auth_fail_limit, "AUTH_FAIL_LIMIT")
+        redis_schemes = ("redis://", "rediss://", "unix://")
+        if self.redis_url and not self.redis_url.startswith(redis_schemes):
+            raise SettingsError("REDIS_URL: expected redis://, rediss:// or unix://")
+        if self.cache_url and not self.cache_url.startswith(redis_schemes + ("memory://",)):
+            raise SettingsError("CACHE_URL: expected redis://, rediss://, unix:// or memory://")
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+
+def _shown(spec: Field, raw: str) -> str:
+    return "a hidden value" if spec.secret else repr(raw)

@@ -1,0 +1,71 @@
+"""A fake of the Anthropic messages API: text and tool use, plain and streamed."""
+
+from __future__ import annotations
+
+import json
+
+from fakes import answers
+from fakes.server import FakeServer, Request, Step, json_answer, sse
+
+
+def _text(content) -> str:
+    if isinstance(content, list):
+        return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+    return content or ""
+
+
+def error_body(message: str, kind: str = "api_error") -> dict:
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def answer(request: Request, step: Step):
+    body = request.json or {}
+    if not request.path.endswith("/messages"):
+        return json_answer(404, error_body("Unknown path", "not_found_error"))
+    system = _text(body.get("system"))
+    messages = body.get("messages") or []
+    users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
+    text = answers.user_text(users[0] if users else "")
+    tools = body.get("tools") or []
+    model = f"{body.get('model', 'unknown')}-0001"
+    if tools:
+        tool = tools[0]
+        data = step.answer if step.answer is not None else answers.data_for(
+            answers.kind(tool["input_schema"]), text, system)
+        block = {"type": "tool_use", "id": "toolu_fake", "name": tool["name"],
+                 "input": {"data": data}}
+        written, stop = json.dumps(block["input"]), "tool_use"
+    else:
+        written = step.answer if step.answer is not None else answers.plain(text)
+        block, stop = {"type": "text", "text": written}, "end_turn"
+    into = [system] + [_text(m.get("content")) for m in messages]
+    input_tokens, output_tokens = answers.usage_for(into, written)
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    if body.get("stream"):
+        return 200, {"Content-Type": "text/event-stream"}, sse(_events(model, written, usage))
+    return json_answer(200, {
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+        "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage,
+    })
+
+
+def _events(model: str, text: str, usage: dict):
+    yield "message_start", {"type": "message_start", "message": {
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+        "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}}
+    yield "content_block_start", {"type": "content_block_start", "index": 0,
+                                  "content_block": {"type": "text", "text": ""}}
+    for i, word in enumerate(text.split(" ")):
+        yield "content_block_delta", {"type": "content_block_delta", "index": 0,
+                                      "delta": {"type": "text_delta",
+                                                "text": word if i == 0 else " " + word}}
+    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+    yield "message_delta", {"type": "message_delta",
+                            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                            "usage": {"output_tokens": usage["output_tokens"]}}
+    yield "message_stop", {"type": "message_stop"}
+
+
+def start() -> FakeServer:
+    return FakeServer(answer).start()

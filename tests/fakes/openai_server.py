@@ -1,0 +1,80 @@
+"""A fake of the OpenAI chat-completions API: plain text, JSON schema / JSON mode, streaming."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fakes import answers
+from fakes.server import FakeServer, Request, Step, json_answer, sse
+
+
+def _content(message: dict) -> str:
+    content = message.get("content") or ""
+    if isinstance(content, list):  # content parts
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content
+
+
+def error_body(message: str, kind: str = "server_error") -> dict:
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def answer(request: Request, step: Step):
+    body = request.json or {}
+    if not request.path.endswith("/chat/completions"):
+        return json_answer(404, error_body("Unknown path", "invalid_request_error"))
+    messages = body.get("messages") or []
+    system = "\n".join(_content(m) for m in messages if m.get("role") in ("system", "developer"))
+    users = [_content(m) for m in messages if m.get("role") == "user"]
+    text = answers.user_text(users[0] if users else "")
+    response_format = body.get("response_format") or {}
+    schema = None
+    if response_format.get("type") == "json_schema":
+        schema = response_format["json_schema"]["schema"]
+    elif response_format.get("type") == "json_object":
+        schema = answers.schema_in(system)
+    if schema is not None:
+        data = step.answer if step.answer is not None else answers.data_for(
+            answers.kind(schema), text, system)
+        content = json.dumps({"data": data})
+    else:
+        content = step.answer if step.answer is not None else answers.plain(text)
+    model = f"{body.get('model', 'unknown')}-0001"
+    prompt_tokens, completion_tokens = answers.usage_for([_content(m) for m in messages],
+                                                         content)
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+             "total_tokens": prompt_tokens + completion_tokens}
+    if body.get("stream"):
+        include_usage = (body.get("stream_options") or {}).get("include_usage")
+        return 200, {"Content-Type": "text/event-stream"}, sse(
+            _chunks(model, content, usage if include_usage else None))
+    return json_answer(200, {
+        "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": content, "refusal": None}}],
+        "usage": usage,
+    })
+
+
+def _chunks(model: str, content: str, usage: dict | None):
+    def chunk(delta: dict, finish: str | None = None, **extra: Any) -> tuple[None, dict]:
+        choices = [] if delta is None else [{"index": 0, "delta": delta,
+                                             "finish_reason": finish, "logprobs": None}]
+        return None, {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+                      "created": int(time.time()), "model": model, "choices": choices,
+                      **extra}
+
+    yield chunk({"role": "assistant", "content": ""})
+    for i, word in enumerate(content.split(" ")):
+        yield chunk({"content": word if i == 0 else " " + word})
+    yield chunk({}, "stop")
+    if usage:
+        yield chunk(None, usage=usage)
+    yield None, "[DONE]"
+
+
+def start() -> FakeServer:
+    return FakeServer(answer).start()
