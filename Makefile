@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install check clean
+.PHONY: run test test-node install check clean
 
 install: $(VENV)/.installed
 
@@ -19,9 +19,20 @@ run: install
 
 test: install
 	$(BIN)/pytest -q
+	$(MAKE) test-node
+
+# office-scripts/: Office Scripts and the Excel add-in, tested in Node against a live server
+# started with this venv's Python. npm ci runs again only when package-lock.json changes.
+NODE_DIR := office-scripts
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+test-node: install $(NODE_DIR)/node_modules/.installed
+	cd $(NODE_DIR) && FLASKLLM_PYTHON=$(abspath $(BIN)/python) npm test
 
 check: install
 	$(BIN)/flaskllm check
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(NODE_DIR)/node_modules $(NODE_DIR)/addin/dist

@@ -21,7 +21,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
-from flaskllm import errors, state
+from flaskllm import errors, logs, speedups, state
 from flaskllm.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from flaskllm.responses import dumps
 from flaskllm.settings import ROOT, Settings
@@ -41,12 +41,21 @@ def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
     spec = copy.deepcopy(_load_spec_file(path, path.stat().st_mtime))
     prompt = spec["components"]["schemas"]["Prompt"]["properties"]["prompt"]
     prompt["maxLength"] = settings.max_prompt_length
+    for variant in ("BatchItems", "BatchTexts"):
+        listed = spec["components"]["schemas"][variant]["properties"]
+        listed["items" if variant == "BatchItems" else "texts"]["maxItems"] = \
+            settings.batch_max_items
     return spec
 
 
 def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     body, headers = errors.as_problem(exc)
-    if body["status"] >= 500:
+    fields = state.request_log.get(None)
+    if fields is not None:  # for the access line, the metrics and the error-rate alert
+        fields["code"] = body["code"]
+    # A problem whose cause is logged where it is noticed (a Redis outage, once a minute:
+    # flaskllm.redisutil) says so with ``logged = True`` and is not logged per request.
+    if body["status"] >= 500 and not getattr(exc, "logged", False):
         log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
     return ConnexionResponse(status_code=body["status"], content_type=errors.PROBLEM_JSON,
                              body=dumps(body), headers=headers)
@@ -59,9 +68,12 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
         settings = Settings.from_env()
     elif not isinstance(settings, Settings):
         settings = Settings.from_env(**settings)
+    logs.configure(settings)
+    speedups.install()  # connexion's per-request re-decoration, done once
     spec = load_spec(settings)
     app_state = state.AppState(settings, spec)
     app_state.providers.check()
+    app_state.templates  # compiles every prompt template: a broken one stops start-up here
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -75,7 +87,9 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_path="/api/v1/ui",
             spec_path="/api/v1/openapi.json",
-            swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True},
+            # tryItOutEnabled stays off: with it on, Swagger UI fills the request editor with a
+            # schema sample (random provider/template values: 422) instead of the first example.
+            swagger_ui_config={"persistAuthorization": True},
         ),
     )
     app.add_middleware(RequestContextMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
@@ -95,6 +109,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
         resolver=RelativeResolver("flaskllm.operations"),
         strict_validation=True,
         validate_responses=settings.environment == "test",
+        validator_map=speedups.validator_map(),  # the same validation, compiled once
     )
     for exc_class in (Exception, UnicodeDecodeError):
         app.add_error_handler(exc_class, _problem_handler)

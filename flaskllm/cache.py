@@ -1,6 +1,8 @@
 """The result cache: an exact-match cache of provider answers, with single-flight.
 
     result, cached = await app.cache.get_or_compute(app.cache.key(job, provider), compute)
+    result = await app.cache.lookup(key)            # streaming: look up, stream on a miss,
+    await app.cache.store_result(key, result, ...)  # then store what was streamed
 
 The key is a SHA-256 over everything that changes the answer: every field of the Job except
 the few in ``NOT_IN_KEY`` (so a field added to Job later is in the key unless someone decides
@@ -35,7 +37,7 @@ from collections import OrderedDict
 from typing import Any, Awaitable, Callable
 
 from flaskllm.llm.base import Result
-from flaskllm.redisutil import Outage, client_options
+from flaskllm.redisutil import Outage, connect
 from flaskllm.settings import Settings
 
 log = logging.getLogger("flaskllm.cache")
@@ -45,6 +47,13 @@ KEY_VERSION = "v1"  # bump when the key or the value format changes: old entries
 NOT_IN_KEY = frozenset({"text", "request_id", "token", "no_cache", "provider", "model"})
 EXACT_TEXT_TYPES = frozenset({"entities"})  # answers with character offsets into the text
 POLL_SECONDS = 0.05  # how often a worker waiting for another worker's answer looks for it
+
+
+def no_cache_requested(cache_control: str | None) -> bool:
+    """Whether a request's Cache-Control header says ``no-cache`` (skip the lookup)."""
+    if not cache_control:
+        return False
+    return any(part.strip().lower() == "no-cache" for part in cache_control.split(","))
 
 
 def normalize(text: str) -> str:
@@ -134,21 +143,22 @@ class RedisStore:
         """The client for the running loop (a redis.asyncio client is bound to one loop)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            import redis.asyncio
-
-            self._client = redis.asyncio.Redis.from_url(self.url, **client_options())
+            self._client = connect(self.url)
             self._loop = loop
         return self._client
 
     async def _run(self, operation: Callable[[Any], Awaitable[Any]], default: Any = None) -> Any:
-        from redis.exceptions import RedisError
+        from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
         if self.outage.down():
             return default
         try:
             value = await operation(self._redis())
-        except (RedisError, OSError) as exc:
+        except (ConnectionError, TimeoutError, OSError) as exc:
             self.outage.failed(exc)
+            return default
+        except RedisError as exc:  # Redis answered, with an error: this command only
+            log.warning("cache: Redis refused a command (%s: %s)", type(exc).__name__, exc)
             return default
         self.outage.recovered()
         return value
@@ -230,6 +240,18 @@ class Cache:
         blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=_plain)
         return KEY_VERSION + ":" + _digest(blob)
 
+    async def lookup(self, key: str) -> Result | None:
+        """The cached result for ``key``, or None (streaming looks up before it streams)."""
+        if not self.enabled:
+            return None
+        return _decoded(await self.store.get(key))
+
+    async def store_result(self, key: str, result: Result, *, provider: str = "",
+                           template_version: Any = None) -> None:
+        """Store ``result`` under ``key`` for CACHE_TTL (streaming stores what it streamed)."""
+        if self.enabled:
+            await self.store.set(key, encode(result, provider, template_version), self.ttl)
+
     async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[Result]], *,
                              refresh: bool = False, provider: str = "",
                              template_version: Any = None) -> tuple[Result, bool]:
@@ -241,17 +263,25 @@ class Cache:
             return await compute(), False
         if refresh:
             result = await compute()
-            await self.store.set(key, encode(result, provider, template_version), self.ttl)
+            await self.store_result(key, result, provider=provider,
+                                    template_version=template_version)
             return result, False
         flight = self._flights.get(key)
-        if flight is not None:
-            result, _ = await asyncio.shield(flight)
-            return result, True
-        flight = asyncio.ensure_future(self._fill(key, compute, provider, template_version))
-        self._flights[key] = flight
-        flight.add_done_callback(lambda done: self._landed(key, done))
-        # Shielded: a client that goes away cancels its own wait, not the call the others share.
-        return await asyncio.shield(flight)
+        if flight is None:
+            # A hit is answered here, with no task: the common case stays cheap.
+            result = _decoded(await self.store.get(key))
+            if result is not None:
+                return result, True
+            flight = self._flights.get(key)  # one may have started while we looked
+            if flight is None:
+                flight = asyncio.ensure_future(
+                    self._fill(key, compute, provider, template_version))
+                self._flights[key] = flight
+                flight.add_done_callback(lambda done: self._landed(key, done))
+                # Shielded: a client that goes away cancels its own wait, not the shared call.
+                return await asyncio.shield(flight)
+        result, _ = await asyncio.shield(flight)
+        return result, True
 
     def _landed(self, key: str, flight: asyncio.Future) -> None:
         if self._flights.get(key) is flight:
@@ -261,17 +291,11 @@ class Cache:
 
     async def _fill(self, key: str, compute, provider: str,
                     template_version: Any) -> tuple[Result, bool]:
-        raw = await self.store.get(key)
-        claimed = False
-        if raw is None:
-            claimed = await self.store.claim(key, self.lock_seconds)
-            if not claimed:  # another process is computing this key: wait for its answer
-                raw = await self.store.wait(key, self.lock_seconds)
-        if raw is not None:
-            try:
-                return decode(raw), True
-            except (ValueError, TypeError, KeyError) as exc:
-                log.warning("ignoring an unreadable cache entry: %r", exc)
+        claimed = await self.store.claim(key, self.lock_seconds)
+        if not claimed:  # another process is computing this key: wait for its answer
+            result = _decoded(await self.store.wait(key, self.lock_seconds))
+            if result is not None:
+                return result, True
         value = None
         try:
             result = await compute()
@@ -282,6 +306,16 @@ class Cache:
 
     async def aclose(self) -> None:
         await self.store.aclose()
+
+
+def _decoded(raw: bytes | None) -> Result | None:
+    if raw is None:
+        return None
+    try:
+        return decode(raw)
+    except (ValueError, TypeError, KeyError) as exc:  # written by another version: a miss
+        log.warning("ignoring an unreadable cache entry: %r", exc)
+        return None
 
 
 def _plain(value: Any) -> Any:

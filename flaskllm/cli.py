@@ -1,10 +1,16 @@
-"""The ``flaskllm`` command: serve, tokens, check."""
+"""The ``flaskllm`` command: serve, tokens, usage, check."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
 import sys
+import tempfile
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Iterator
 
 from flaskllm.settings import ROOT, Settings, SettingsError
 
@@ -46,7 +52,9 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     settings = _settings()
-    _check_or_exit(settings)
+    # The check's own request is no metric: its app keeps its counts in memory, not in
+    # METRICS_DIR with the workers'.
+    _check_or_exit(settings.replace(metrics_dir=""))
     if not settings.production:
         token = dev_token(settings)
         print(f"Development token (also in {DEV_TOKEN_FILE}):\n\n    {token}\n", flush=True)
@@ -55,14 +63,92 @@ def cmd_serve(args) -> int:
               "-d '{\"prompt\": \"The quarterly budget review is on Friday. Finance wants "
               "every team to cut cloud spending.\", \"type\": \"keywords\"}'\n", flush=True)
     print(f"Swagger console: http://{args.host}:{args.port}/api/v1/ui/\n", flush=True)
-    uvicorn.run("flaskllm.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, reload=args.reload, log_level=settings.log_level,
-                access_log=False, timeout_graceful_shutdown=10)
+    from flaskllm import logs
+
+    logs.configure(settings)  # uvicorn's own lines too (log_config=None), in the same format
+    with metrics_dir(settings, args.workers):
+        uvicorn.run("flaskllm.app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, reload=args.reload, log_level=settings.log_level,
+                    access_log=False, timeout_graceful_shutdown=10, log_config=None)
     return 0
 
 
+@contextlib.contextmanager
+def metrics_dir(settings: Settings, workers: int) -> Iterator[None]:
+    """Workers add up their Prometheus metrics through files in METRICS_DIR. With several
+    workers and no METRICS_DIR, a fresh folder is made for this run (and removed after);
+    the workers read it from the environment they inherit. A METRICS_DIR that is set is
+    emptied first: counts left by an earlier run would otherwise carry on."""
+    if settings.metrics_dir:
+        for stale in Path(settings.metrics_dir).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    if workers <= 1:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="flaskllm-metrics-") as folder:
+        os.environ["METRICS_DIR"] = folder
+        try:
+            yield
+        finally:
+            os.environ.pop("METRICS_DIR", None)
+
+
+KEEP = object()  # a limit flag that was not given: the limit stays as it is
+LIMIT_FLAGS = {"budget_daily": "daily_usd", "budget_monthly": "monthly_usd",
+               "quota_daily": "daily_requests"}
+
+
+def _usd(raw: str) -> Decimal | None:
+    """A budget in USD; 0 or `none` clears it."""
+    if raw.strip().lower() in ("none", "0"):
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected an amount in USD such as 5 or 0.50, "
+                                         f"or none (got {raw!r})") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"expected an amount of at least 0 (got {raw!r})")
+    return value
+
+
+def _quota(raw: str) -> int | None:
+    """Requests a day; 0 or `none` clears it."""
+    if raw.strip().lower() in ("none", "0"):
+        return None
+    if not raw.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of requests (got {raw!r})")
+    return int(raw)
+
+
+def _set_limits(settings: Settings, store, name: str, args) -> str | None:
+    """Apply the limit flags that were given; a line describing the limits, or None."""
+    changes = {LIMIT_FLAGS[flag]: getattr(args, flag) for flag in LIMIT_FLAGS
+               if getattr(args, flag, KEEP) is not KEEP}
+    if not changes:
+        return None
+    from flaskllm.prices import Prices
+    from flaskllm.usage import budgets
+
+    async def apply():
+        built = budgets.build(settings, store.engine, Prices.load(settings))
+        try:
+            return await built.set_limits(name, **changes)
+        finally:
+            await built.aclose()
+
+    limits = asyncio.run(apply()).as_dict()
+    shown = [f"daily ${limits['daily_usd']:.2f}" if limits["daily_usd"] else "",
+             f"monthly ${limits['monthly_usd']:.2f}" if limits["monthly_usd"] else "",
+             f"{limits['daily_requests']} requests a day" if limits["daily_requests"] else ""]
+    return "Limits: " + (", ".join(s for s in shown if s) or "none")
+
+
 def cmd_tokens(args) -> int:
-    store = _store(_settings())
+    settings = _settings()
+    store = _store(settings)
     if args.action == "create":
         try:
             token = store.create(args.name, admin=args.admin)
@@ -70,6 +156,16 @@ def cmd_tokens(args) -> int:
             print(f"flaskllm: {exc}", file=sys.stderr)
             return 1
         print(f"Token {args.name!r} created. It is shown only now; keep it safe:\n{token}")
+        limits = _set_limits(settings, store, args.name, args)
+        if limits:
+            print(limits)
+    elif args.action == "update":
+        try:
+            limits = _set_limits(settings, store, args.name, args)
+        except ValueError as exc:
+            print(f"flaskllm: {exc}", file=sys.stderr)
+            return 1
+        print(f"Token {args.name!r}: {limits or 'nothing to change (see --help)'}")
     elif args.action == "list":
         rows = store.list()
         print(f"{'NAME':24} {'ADMIN':5} {'REVOKED':7} {'CREATED':20} LAST USED")
@@ -83,6 +179,22 @@ def cmd_tokens(args) -> int:
             print(f"flaskllm: no token named {args.name!r}", file=sys.stderr)
             return 1
         print(f"Token {args.name!r} revoked.")
+    return 0
+
+
+def cmd_usage(args) -> int:
+    from flaskllm.db import create_engine
+    from flaskllm.usage import report
+
+    settings = _settings()
+    try:
+        since = report.parse_when(args.since)
+        until = report.parse_when(args.until) if args.until else None
+    except ValueError as exc:
+        print(f"flaskllm: {exc}", file=sys.stderr)
+        return 2
+    found = report.build(create_engine(settings.database_url), since, until, token=args.token)
+    sys.stdout.write(report.render(found, args.format))
     return 0
 
 
@@ -139,10 +251,26 @@ def main(argv: list[str] | None = None) -> int:
     create = actions.add_parser("create", help="create a token and print it once")
     create.add_argument("name")
     create.add_argument("--admin", action="store_true", help="may read every token's usage")
+    update = actions.add_parser("update", help="change a token's budgets and quota")
+    update.add_argument("name")
+    for parser_ in (create, update):
+        parser_.add_argument("--budget-daily", type=_usd, default=KEEP, metavar="USD",
+                             help="USD a day (UTC); 0 or none: no limit")
+        parser_.add_argument("--budget-monthly", type=_usd, default=KEEP, metavar="USD",
+                             help="USD a calendar month (UTC); 0 or none: no limit")
+        parser_.add_argument("--quota-daily", type=_quota, default=KEEP, metavar="N",
+                             help="requests a day (UTC); 0 or none: no limit")
     actions.add_parser("list", help="list tokens (never the tokens themselves)")
     revoke = actions.add_parser("revoke", help="revoke a token")
     revoke.add_argument("name")
     tokens.set_defaults(func=cmd_tokens)
+
+    usage = sub.add_parser("usage", help="print a usage and cost report")
+    usage.add_argument("--since", default="7d", help="7d, 24h, 30m or a date (default 7d)")
+    usage.add_argument("--until", help="the same forms (default: now)")
+    usage.add_argument("--token", help="one token's usage (default: every token)")
+    usage.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    usage.set_defaults(func=cmd_usage)
 
     check = sub.add_parser("check", help="load settings and the spec and report problems")
     check.set_defaults(func=cmd_check)

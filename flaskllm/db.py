@@ -3,6 +3,7 @@ DATABASE_URL — the same code path for both."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,6 +21,70 @@ tokens = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_used_at", sa.DateTime(timezone=True)),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+)
+
+# One row per processed item (flaskllm/usage/). The id is the record's uuid, so writing a
+# record twice (a spool replayed after a crash) is harmless: inserts skip known ids. Money is
+# integer micro-dollars, exact on every backend; `day` (UTC) groups without date functions.
+usage_records = sa.Table(
+    "usage_records",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("request_id", sa.String(100), nullable=False),
+    sa.Column("token", sa.String(100), nullable=False),
+    sa.Column("operation", sa.String(50), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("provider", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("input_tokens", sa.Integer, nullable=False),
+    sa.Column("output_tokens", sa.Integer, nullable=False),
+    sa.Column("cost_micros", sa.BigInteger),  # NULL: the model has no price
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("upstream_ms", sa.Float),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("error_code", sa.String(50)),
+    sa.Column("cached", sa.Boolean, nullable=False),
+    sa.Column("prompt", sa.Text),  # only with LOG_PROMPTS=true
+    sa.Column("response", sa.Text),
+    sa.Index("ix_usage_records_day_token", "day", "token"),
+)
+
+# Budgets and quotas per token (flaskllm/usage/budgets.py); NULL means no limit.
+budgets = sa.Table(
+    "budgets",
+    metadata,
+    sa.Column("token", sa.String(100), primary_key=True),
+    sa.Column("daily_micros", sa.BigInteger),
+    sa.Column("monthly_micros", sa.BigInteger),
+    sa.Column("daily_requests", sa.Integer),
+)
+
+# What each token spent and holds reserved per period: `period` is a UTC day (2025-01-31)
+# or month (2025-01). One row per (token, period), updated with conditional UPDATEs.
+budget_usage = sa.Table(
+    "budget_usage",
+    metadata,
+    sa.Column("token", sa.String(100), primary_key=True),
+    sa.Column("period", sa.String(10), primary_key=True),
+    sa.Column("spent_micros", sa.BigInteger, nullable=False, default=0),
+    sa.Column("reserved_micros", sa.BigInteger, nullable=False, default=0),
+    sa.Column("requests", sa.Integer, nullable=False, default=0),
+    sa.Column("alerted", sa.Integer, nullable=False, default=0),  # last alert level sent (%)
+)
+
+# Reservations in flight, so a worker that dies between reserve and settle does not hold its
+# reservation for the rest of the month: stale rows are released.
+budget_reservations = sa.Table(
+    "budget_reservations",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("token", sa.String(100), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("month", sa.String(10), nullable=False),
+    sa.Column("micros", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 
@@ -40,9 +105,29 @@ def create_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    metadata.create_all(engine)
+        # A database that does not answer fails a connect in seconds (the usage recorder then
+        # spools) instead of holding a thread for minutes.
+        connect_args = {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                                  connect_args=connect_args)
+    _create_tables(engine)
     return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the missing tables. Workers that start together on a new database (uWSGI and
+    `flaskllm serve --workers N` fork theirs, each making its engine on first use) race to
+    create the same table; the loser's "already exists" (a unique violation on PostgreSQL)
+    means the table is there now, so another pass, which checks first, creates the rest."""
+    for attempt in range(5):
+        try:
+            metadata.create_all(engine)
+            return
+        except sa.exc.DBAPIError as exc:
+            lost_race = isinstance(exc, sa.exc.IntegrityError) or "already exists" in str(exc)
+            if not lost_race or attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -51,6 +136,32 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
+    """Insert the rows whose primary key is not there yet; return how many were new.
+
+    One statement on SQLite and PostgreSQL (ON CONFLICT DO NOTHING), so concurrent writers
+    and replays never fail or double; row by row in savepoints elsewhere."""
+    if not rows:
+        return 0
+    key = list(table.primary_key.columns)[0]
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(table).on_conflict_do_nothing().returning(key)
+        return len(conn.execute(stmt, rows).all())
+    added = 0
+    for row in rows:
+        try:
+            with conn.begin_nested():
+                conn.execute(table.insert(), row)
+            added += 1
+        except sa.exc.IntegrityError:
+            pass  # already there: that is the point of this function
+    return added
 
 
 def ping(engine: Engine) -> None:

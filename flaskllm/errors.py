@@ -13,6 +13,7 @@
           │    ├── TypeNotSupported      422 TYPE_NOT_SUPPORTED
           │    ├── ProviderNotAllowed    422 PROVIDER_NOT_ALLOWED
           │    ├── TemplateNotFound      422 TEMPLATE_NOT_FOUND
+          │    ├── IdempotencyKeyReused  422 IDEMPOTENCY_KEY_REUSED
           │    ├── RateLimited           429 RATE_LIMITED
           │    ├── BudgetExceeded        429 BUDGET_EXCEEDED
           │    └── ProviderRateLimited   429 PROVIDER_RATE_LIMITED
@@ -24,6 +25,10 @@
                ├── ServiceUnavailable    503 SERVICE_UNAVAILABLE
                │    └── ProviderNotConfigured 503 PROVIDER_NOT_CONFIGURED
                └── ProviderTimeout       504 PROVIDER_TIMEOUT
+
+Provider failures reach this tree only through ``flaskllm.llm.policy``: adapters translate
+SDK exceptions (by type and status code) into its internal ``Upstream*`` errors, and
+``policy.to_problem`` maps what is left after retries and fallback to the Provider* problems.
 
 Connexion's own problems (validation, security, routing) and Starlette's HTTP errors are
 rendered in the same shape by ``problem_response``, with a code derived from the status.
@@ -143,6 +148,12 @@ class TemplateNotFound(APIProblem):
     status_code, title, code = 422, "Unprocessable Content", "TEMPLATE_NOT_FOUND"
 
 
+class IdempotencyKeyReused(APIProblem):
+    """This Idempotency-Key was used before with a different request body."""
+
+    status_code, title, code = 422, "Unprocessable Content", "IDEMPOTENCY_KEY_REUSED"
+
+
 class RateLimited(APIProblem):
     """Too many requests; retry after the time in Retry-After."""
 
@@ -207,6 +218,11 @@ class ProviderTimeout(APIProblem):
 # Rendering ---------------------------------------------------------------------------------
 
 
+def shorten(detail: str) -> str:
+    """Cut long quoted values out of a message (validation errors quote what they reject)."""
+    return _LONG_QUOTED.sub(lambda m: f"'{m.group(1) or m.group(2)}…'", detail)
+
+
 def problem_body(status: int, title: str | None, detail: Any, code: str | None = None,
                  type: str | None = None, **ext: Any) -> dict:
     """The one problem shape, for problems raised anywhere (ours, connexion's, starlette's)."""
@@ -214,7 +230,7 @@ def problem_body(status: int, title: str | None, detail: Any, code: str | None =
     if not isinstance(detail, str):
         detail = json.dumps(detail) if detail is not None else None
     if detail and len(detail) > 200:
-        detail = _LONG_QUOTED.sub(lambda m: f"'{m.group(1) or m.group(2)}…'", detail)
+        detail = shorten(detail)
     return {
         "type": type if type and type != "about:blank" else PROBLEM_TYPE_BASE + code,
         "title": title or HTTPStatus(status).phrase,

@@ -4,12 +4,13 @@ request body size limit, enforced before the body is parsed."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flaskllm import errors, state
+from flaskllm import errors, logs, state
 from flaskllm.responses import problem_response
 
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -19,7 +20,8 @@ class RequestContextMiddleware:
     """Makes the app's state reachable from handlers, and gives every response an X-Request-ID
     (a sane incoming one is echoed, otherwise a new one is made). It sits outside connexion's
     exception handling, so error responses carry the id too; anything that escapes below
-    becomes a problem response here instead of a bare 500 page."""
+    becomes a problem response here instead of a bare 500 page. At the end of each request it
+    writes the access line and the HTTP metrics (flaskllm/logs.py: request_finished)."""
 
     def __init__(self, app: ASGIApp, app_state: state.AppState):
         self.app = app
@@ -40,12 +42,19 @@ class RequestContextMiddleware:
         state.request_id.set(rid)
         extra_headers: dict[str, str] = {}
         state.response_headers.set(extra_headers)
+        log_fields: dict = {}
+        state.request_log.set(log_fields)
         started = False
+        status = 499  # until a response starts: the client went away (nginx's code for it)
+        began = time.perf_counter()
+        # Connexion's routing writes the operationId into scope["extensions"] of its own copy
+        # of the scope; a dict made here is shared by that copy, so the access line sees it.
+        scope.setdefault("extensions", {})
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
-                started = True
+                started, status = True, message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = rid
                 for name, value in extra_headers.items():
@@ -54,11 +63,17 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
-        except Exception as exc:
-            if started:
-                raise
-            await problem_response(exc)(scope, receive, send_with_id)
+            with self.app_state.metrics.in_flight():
+                try:
+                    await self.app(scope, receive, send_with_id)
+                except Exception as exc:
+                    if started:
+                        raise
+                    log_fields["code"] = errors.as_problem(exc)[0]["code"]
+                    await problem_response(exc)(scope, receive, send_with_id)
+        finally:
+            logs.request_finished(self.app_state, scope, rid, status,
+                                  time.perf_counter() - began, log_fields)
 
 
 class BodyLimitMiddleware:

@@ -1,7 +1,10 @@
 """The request pipeline: the one place that decides the order of the steps around an LLM call.
 
-    Job ─▶ provider (allow-list, key) ─▶ type supported? ─▶ cache (single-flight)
-        ─▶ provider.complete (deadline) ─▶ shape the reply (summary, typed data, usage, timing)
+    Job ─▶ provider (allow-list: provider and model; key) ─▶ type supported?
+        ─▶ prompt template (sandboxed; its version joins the cache key) ─▶ cache (single-flight)
+        ─▶ on a miss: provider call (deadline, retries, fallback: flaskllm.llm.policy)
+                      ─▶ typed data checked against the spec's schema, one repair attempt
+        ─▶ shape the reply (summary, typed data, usage, timing, template version)
 
 The rate limit is counted before, by the operation (``await app.limiter.hit(token, cost)``),
 because a batch counts all its items at once.
@@ -11,14 +14,18 @@ The single, batch and stream operations all call into this module, so they share
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from flaskllm import errors
-from flaskllm.llm.base import Provider, Result, Task
+from flaskllm.llm import policy, typed
+from flaskllm.llm.base import Prompt, Provider, Result, Task
 from flaskllm.state import AppState
+
+log = logging.getLogger("flaskllm.pipeline")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,9 @@ class Job:
     provider: str | None = None
     model: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    template: str | None = None  # a named prompt template instead of the type's own
+    variables: Mapping[str, str] = field(default_factory=dict)  # for that template
+    instruction: str | None = None  # custom's free instruction (extra ones for other types)
     no_cache: bool = False  # Cache-Control: no-cache: skip the cache lookup, store the answer
 
     @classmethod
@@ -47,13 +57,24 @@ class Job:
             source=body.get("source"),
             provider=body.get("provider"),
             model=body.get("model"),
+            template=body.get("template"),
+            variables=body.get("variables") or {},
+            instruction=body.get("instruction"),
             request_id=request_id,
             token=token,
         )
 
 
+def check_length(app: AppState, job: Job) -> None:
+    if len(job.text) > app.settings.max_prompt_length:
+        raise errors.PromptTooLong(
+            f"The prompt has {len(job.text)} characters; this server accepts at most "
+            f"{app.settings.max_prompt_length} (MAX_PROMPT_LENGTH).")
+
+
 def provider_for(app: AppState, job: Job) -> Provider:
     provider = app.providers.get(job.provider)
+    app.providers.check_model(provider, job.model)
     if job.type not in provider.supports:
         capable = [name for name in app.providers.names() if name != provider.name]
         choices = ", ".join(capable) or "openai, anthropic or an OpenAI-compatible server"
@@ -64,38 +85,83 @@ def provider_for(app: AppState, job: Job) -> Provider:
 
 
 def task_for(app: AppState, job: Job) -> Task:
+    """The task with its rendered prompt; the user's text enters the template as data."""
+    context = {"text": job.text, "type": job.type, "language": job.language,
+               "source": job.source, "instruction": job.instruction}
+    prompt = app.templates.render(job.template or job.type, context, job.variables)
     return Task(type=job.type, text=job.text, language=job.language, source=job.source,
-                model=job.model, options=job.options)
+                model=job.model, prompt=prompt, schema=typed.data_schema(app.spec, job.type),
+                options=job.options)
 
 
 async def process(app: AppState, job: Job) -> dict[str, Any]:
     """Run one job and return the response body (``ProcessResult`` in the spec)."""
     started = time.perf_counter()
-    if len(job.text) > app.settings.max_prompt_length:
-        raise errors.PromptTooLong(
-            f"The prompt has {len(job.text)} characters; this server accepts at most "
-            f"{app.settings.max_prompt_length} (MAX_PROMPT_LENGTH).")
+    check_length(app, job)
     provider = provider_for(app, job)
+    task = task_for(app, job)
 
     async def compute() -> Result:
-        try:
-            async with asyncio.timeout(app.settings.request_timeout):
-                return await provider.complete(task_for(app, job))
-        except TimeoutError as exc:
-            raise errors.ProviderTimeout(
-                f"The {provider.name} provider did not answer within "
-                f"{app.settings.request_timeout:g} seconds.") from exc
+        return await answer(app, job, provider, task)
 
     # The cache (single-flight included) wraps the provider call; see flaskllm/cache.py.
-    version = getattr(job, "template_version", None)
+    version = task.prompt.version if task.prompt else None
     result, cached = await app.cache.get_or_compute(
         app.cache.key(job, provider, template_version=version), compute,
         refresh=job.no_cache, provider=provider.name, template_version=version)
-    return shape(job, provider, result, time.perf_counter() - started, cached=cached)
+    return shape(job, provider, result, time.perf_counter() - started, cached=cached,
+                 template_version=version)
+
+
+async def answer(app: AppState, job: Job, provider: Provider, task: Task) -> Result:
+    """The provider call within REQUEST_TIMEOUT (retries and fallbacks included), then, for
+    typed types, the check of ``data`` with one repair attempt by the provider that answered."""
+    deadline = policy.Deadline(app.settings.request_timeout)
+    # A model the request chose belongs to its provider: fallbacks use their own default.
+    chain = [(p, task if p is provider else dataclasses.replace(task, model=None))
+             for p in app.providers.chain(provider, job.type)]
+    answered, used, result = await policy.with_fallback(chain, deadline)
+    result.provider = answered.name
+    if used.schema is None:
+        return result
+    try:
+        return checked(job, used, result)
+    except typed.BadOutput as bad:
+        log.info("provider %s gave invalid %s output (%s); asking it to repair",
+                 answered.name, job.type, bad.reason)
+        repair = dataclasses.replace(used, prompt=repair_prompt(app, used.prompt, bad))
+    _, _, again = await policy.with_fallback([(answered, repair)], deadline)
+    try:
+        fixed = checked(job, used, again)
+    except typed.BadOutput as bad:
+        raise errors.ProviderBadOutput(
+            f"The {answered.name} provider's answer for {job.type} did not match the schema, "
+            f"even after a repair attempt: {bad.reason}.") from bad
+    fixed.provider = answered.name
+    fixed.input_tokens += result.input_tokens  # both calls were spent on this answer
+    fixed.output_tokens += result.output_tokens
+    return fixed
+
+
+def checked(job: Job, task: Task, result: Result) -> Result:
+    """``result`` with valid typed ``data`` (from the model's JSON when it wrote JSON) and a
+    readable ``text``; raises ``typed.BadOutput``."""
+    wrote_json = result.data is None
+    data = typed.unwrap(result.text, task.schema) if wrote_json else result.data
+    data = typed.check(job.type, data, task.schema, job.text)
+    text = typed.summary_of(job.type, data) if wrote_json or not result.text else result.text
+    return dataclasses.replace(result, data=data, text=text)
+
+
+def repair_prompt(app: AppState, prompt: Prompt, bad: typed.BadOutput) -> Prompt:
+    """The same conversation, plus the invalid answer and what is wrong with it."""
+    follow_up = app.templates.render("_repair", {"reason": bad.reason}, internal=True)
+    return dataclasses.replace(prompt, turns=prompt.turns + (
+        ("assistant", bad.raw or "(no answer)"), ("user", follow_up.user)))
 
 
 def shape(job: Job, provider: Provider, result: Result, elapsed: float,
-          cached: bool = False) -> dict[str, Any]:
+          cached: bool = False, template_version: str | None = None) -> dict[str, Any]:
     data = result.data if result.data is not None else {"text": result.text}
     return {
         "summary": result.text,
@@ -103,12 +169,15 @@ def shape(job: Job, provider: Provider, result: Result, elapsed: float,
         "data": data,
         "processing_time": round(elapsed, 6),
         "request_id": job.request_id,
-        "provider": provider.name,
+        "provider": result.provider or provider.name,
         "model": result.model,
         "cached": cached,
+        "template_version": template_version,
         "usage": {
             "input_tokens": result.input_tokens,
             "output_tokens": result.output_tokens,
-            "cost_usd": 0.0 if provider.free else None,
+            # Free only when the free provider itself answered (not a paid fallback).
+            "cost_usd": 0.0 if provider.free and result.provider in (None, provider.name)
+            else None,
         },
     }

@@ -27,8 +27,12 @@ import asyncio
 import time
 from typing import Any
 
+from limits import RateLimitItem, parse_many
+from limits.aio import storage, strategies
+from limits.errors import StorageError
+
 from flaskllm import errors, state
-from flaskllm.redisutil import Outage, client_options
+from flaskllm.redisutil import Outage, pool
 from flaskllm.settings import Settings, SettingsError
 
 TOKEN = "token"  # limit identifiers: ("token", name) and ("auth-fail", address)
@@ -36,11 +40,15 @@ AUTH_FAIL = "auth-fail"
 MAX_BLOCKED = 10_000  # addresses remembered as blocked in one process
 
 
-def parse_limits(value: str, setting: str) -> list:
+class StorageUnavailable(errors.ServiceUnavailable):
+    """503 SERVICE_UNAVAILABLE: Redis does not answer and RATE_LIMIT_FAIL_OPEN is false."""
+
+    logged = True  # the outage is logged once a minute (redisutil.Outage), not per request
+
+
+def parse_limits(value: str, setting: str) -> list[RateLimitItem]:
     """``60`` (a minute, the seed's meaning) or ``limits`` notation such as
     ``100/minute;2000/day``, as RateLimitItems, shortest window first."""
-    from limits import parse_many
-
     text = value.strip()
     if text.isdigit():
         text += "/minute"
@@ -57,7 +65,7 @@ def parse_limits(value: str, setting: str) -> list:
     return sorted(items, key=lambda item: item.get_expiry())
 
 
-def describe(item) -> str:
+def describe(item: RateLimitItem) -> str:
     """``60 per 1 minute``"""
     return f"{item.amount} per {item.multiples} {item.GRANULARITY.name}"
 
@@ -117,8 +125,6 @@ class Limiter:
         """The moving-window limiter. A Redis client is bound to the event loop it first ran
         in, so the Redis one is built inside the running loop (and again for a new loop, which
         only tests do); the memory one holds the counts and is built once."""
-        from limits.aio import storage, strategies
-
         if self.backend == "memory":
             if self._strategy is None:
                 self._strategy = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
@@ -129,7 +135,7 @@ class Limiter:
             url = "async+" + ("redis+" if unix else "") + self.url
             self._strategy = strategies.MovingWindowRateLimiter(storage.RedisStorage(
                 url, implementation="redispy", wrap_exceptions=True, key_prefix=self.prefix,
-                **client_options()))
+                connection_pool=pool(self.url)))
             self._loop = loop
         return self._strategy
 
@@ -137,8 +143,6 @@ class Limiter:
         """Count ``cost`` requests (a batch: one per item) for the token named ``name``, and
         set the X-RateLimit-* headers of the response. Raises RateLimited (429) when a limit
         is reached, ServiceUnavailable (503) when Redis is down and the policy is closed."""
-        from limits.errors import StorageError
-
         if self.outage.down():
             return self._unavailable()
         try:
@@ -168,7 +172,7 @@ class Limiter:
     def _unavailable(self) -> None:
         if self.fail_open:
             return None
-        raise errors.ServiceUnavailable(
+        raise StorageUnavailable(
             "The rate limiter's storage (Redis) is not answering, and this server refuses "
             "requests it cannot count (RATE_LIMIT_FAIL_OPEN=false); retry shortly.",
             headers={"Retry-After": str(self.outage.retry_after())})
@@ -204,8 +208,6 @@ class Limiter:
     async def auth_failed(self, address: str) -> None:
         """Count a wrong token from ``address``; 429 once AUTH_FAIL_LIMIT is passed (the
         request is refused either way: without Redis the plain 401 stands)."""
-        from limits.errors import StorageError
-
         if self.outage.down():
             return
         try:

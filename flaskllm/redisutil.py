@@ -12,24 +12,43 @@ from __future__ import annotations
 import logging
 import time
 
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-
 log = logging.getLogger("flaskllm.redis")
 
 SOCKET_TIMEOUT = 0.5
 RETRY_SECONDS = 2.0  # how long a failed backend is skipped before the next attempt
 LOG_EVERY = 60.0  # an outage is logged once a minute, not once a request
+# redis-py's default pool fails at once past its connection cap (MaxConnectionsError, a
+# ConnectionError that would pass for an outage); a blocking pool makes a burst wait its turn.
+MAX_CONNECTIONS = 200
+POOL_WAIT = 2.0
 
 
 def client_options() -> dict:
     """Keyword arguments for ``redis.asyncio.Redis.from_url`` (also passed on by ``limits``)."""
+    from redis.asyncio.retry import Retry  # imported here: a server without Redis never needs it
+    from redis.backoff import NoBackoff
+
     return {
         "socket_connect_timeout": SOCKET_TIMEOUT,
         "socket_timeout": SOCKET_TIMEOUT,
         "retry": Retry(NoBackoff(), 1),
         "health_check_interval": 30,
     }
+
+
+def pool(url: str):
+    """A connection pool for ``url`` that waits (up to POOL_WAIT) for a free connection."""
+    import redis.asyncio
+
+    return redis.asyncio.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT, **client_options())
+
+
+def connect(url: str):
+    """A ``redis.asyncio`` client on a blocking pool; bound to the running event loop."""
+    import redis.asyncio
+
+    return redis.asyncio.Redis.from_pool(pool(url))
 
 
 def shown_url(url: str) -> str:

@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from flaskllm import db, state
+from flaskllm import db, errors, state
+from flaskllm.ratelimit import client_address
 
 log = logging.getLogger("flaskllm.security")
 
@@ -131,18 +132,37 @@ def _log_touch_failure(future: asyncio.Future) -> None:
         log.warning("could not record a token's last use: %r", future.exception())
 
 
+def require_admin(token_info: dict | None) -> None:
+    """403 unless the caller's token has the admin scope (connexion hands handlers the dict
+    check_token returned as ``token_info``; ``{}`` when an optional token was not given)."""
+    if not (token_info or {}).get("admin"):
+        raise errors.Forbidden("This operation needs a token with the admin scope "
+                               "(flaskllm tokens create NAME --admin, or the server's "
+                               "API_TOKEN).")
+
+
 def env_token_matches(presented: str, configured: str) -> bool:
     return bool(configured) and hmac.compare_digest(
         presented.encode("utf-8", "surrogatepass"), configured.encode("utf-8"))
 
 
-async def check_token(apikey: str, required_scopes=None) -> dict | None:
-    """Connexion's x-apikeyInfoFunc: the token's info, or None (connexion answers 401)."""
+async def check_token(apikey: str, required_scopes=None, request=None) -> dict | None:
+    """Connexion's x-apikeyInfoFunc: the token's info, or None (connexion answers 401).
+
+    An address over AUTH_FAIL_LIMIT gets 429 before its token is looked at, and each wrong
+    token counts against its address (see flaskllm/ratelimit.py)."""
     app = state.get()
+    limiter = app.limiter
+    address = client_address(request)
+    limiter.refuse_blocked(address)
     if env_token_matches(apikey, app.settings.api_token):
         info = TokenInfo(ENV_TOKEN_NAME, admin=True)
     else:
         info = await app.tokens.verify(apikey)
     if info is None:
+        await limiter.auth_failed(address)
         return None
+    fields = state.request_log.get(None)
+    if fields is not None:  # the access line names the token, never shows it
+        fields["token"] = info.name
     return {"sub": info.name, "admin": info.admin}

@@ -133,6 +133,39 @@ FIELDS: tuple[Field, ...] = (
     Field("DATABASE_URL", _str, "", "SQLAlchemy URL for tokens and usage "
           "(default: SQLite file instance/flaskllm.db)"),
     Field("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level"),
+    Field("LOG_FORMAT", _choice("auto", "json", "plain"), "auto", "`json`: one JSON object a "
+          "line; `plain`: readable lines; `auto`: json when ENVIRONMENT=production, else plain"),
+    Field("LOG_PROMPTS", _bool, False, "Store each request's prompt and response text in its "
+          "usage record (off: only counts, cost and timing are stored)"),
+    Field("PRICES_FILE", _str, "", "A JSON price table (USD per million tokens) that adds to or "
+          "overrides the built-in flaskllm/data/prices.json"),
+    Field("USAGE_SPOOL_FILE", _str, "", "Append-only file that holds usage records while the "
+          "database is unreachable (default: instance/usage-spool.jsonl)"),
+    Field("ALERT_WEBHOOK_URL", _str, "", "Webhook that receives alerts as Slack-compatible JSON "
+          "(`{\"text\": …}` plus fields)", secret=True),
+    Field("ALERT_SMTP_HOST", _str, "", "SMTP server for alert e-mails (unset: no e-mail)"),
+    Field("ALERT_SMTP_PORT", _positive_int, 587, "SMTP port (465 means TLS from the start)"),
+    Field("ALERT_SMTP_USER", _str, "", "SMTP login (unset: no login)"),
+    Field("ALERT_SMTP_PASSWORD", _str, "", "SMTP password", secret=True),
+    Field("ALERT_SMTP_FROM", _str, "", "Sender of alert e-mails (default: ALERT_SMTP_USER)"),
+    Field("ALERT_SMTP_TO", _list, (), "Recipients of alert e-mails, comma-separated"),
+    Field("ALERT_SMTP_STARTTLS", _bool, True, "Upgrade the SMTP connection with STARTTLS"),
+    Field("ALERT_COOLDOWN", _non_negative_int, 900, "Seconds before an alert that was sent "
+          "may be sent again; repeats in between are counted, not sent"),
+    Field("ALERT_ERROR_RATE", _positive_float, 0.2, "Share of 5xx or provider-error answers "
+          "(0–1) over ALERT_WINDOW that raises the error-rate alert"),
+    Field("ALERT_WINDOW", _positive_int, 300, "Seconds of answers the error rate is taken over"),
+    Field("ALERT_MIN_REQUESTS", _positive_int, 20, "Fewest answers in the window before the "
+          "error rate is judged"),
+    Field("METRICS_PUBLIC", _bool, False, "Serve GET /metrics without a token (off: an admin "
+          "token is required)"),
+    Field("METRICS_DIR", _str, "", "Folder where worker processes share Prometheus metrics "
+          "(multiprocess mode); `flaskllm serve --workers N` makes one when unset"),
+    Field("BATCH_MAX_ITEMS", _positive_int, 500, "Most items in one batch request"),
+    Field("UPSTREAM_CONCURRENCY", _positive_int, 16,
+          "Most items of one batch sent to the provider at once"),
+    Field("IDEMPOTENCY_TTL", _positive_int, 86400,
+          "Seconds a batch response is kept for replay by its Idempotency-Key"),
 )
 
 _BY_ATTR = {f.env.lower(): f for f in FIELDS}
@@ -173,6 +206,27 @@ class Settings:
     cache_scope: str = "token"
     database_url: str = ""
     log_level: str = "info"
+    log_format: str = "auto"
+    log_prompts: bool = False
+    prices_file: str = ""
+    usage_spool_file: str = ""
+    alert_webhook_url: str = field(default="", repr=False)  # its path is a secret
+    alert_smtp_host: str = ""
+    alert_smtp_port: int = 587
+    alert_smtp_user: str = ""
+    alert_smtp_password: str = field(default="", repr=False)
+    alert_smtp_from: str = ""
+    alert_smtp_to: tuple[str, ...] = ()
+    alert_smtp_starttls: bool = True
+    alert_cooldown: int = 900
+    alert_error_rate: float = 0.2
+    alert_window: int = 300
+    alert_min_requests: int = 20
+    metrics_public: bool = False
+    metrics_dir: str = ""
+    batch_max_items: int = 500
+    upstream_concurrency: int = 16
+    idempotency_ttl: int = 86400
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -227,6 +281,16 @@ class Settings:
             raise SettingsError("REDIS_URL: expected redis://, rediss:// or unix://")
         if self.cache_url and not self.cache_url.startswith(redis_schemes + ("memory://",)):
             raise SettingsError("CACHE_URL: expected redis://, rediss://, unix:// or memory://")
+        if self.prices_file and not Path(self.prices_file).is_file():
+            raise SettingsError(f"PRICES_FILE: no such file: {self.prices_file}")
+        web_schemes = ("http://", "https://")
+        if self.alert_webhook_url and not self.alert_webhook_url.startswith(web_schemes):
+            raise SettingsError("ALERT_WEBHOOK_URL: expected an http:// or https:// URL")
+        if self.alert_error_rate > 1:
+            raise SettingsError("ALERT_ERROR_RATE: expected a share between 0 and 1, e.g. 0.2")
+        if self.alert_smtp_host and not (self.alert_smtp_to and
+                                         (self.alert_smtp_from or self.alert_smtp_user)):
+            raise SettingsError("ALERT_SMTP_HOST: also set ALERT_SMTP_TO and ALERT_SMTP_FROM")
 
     @property
     def production(self) -> bool:

@@ -15,10 +15,16 @@ from flaskllm import db
 from flaskllm.settings import Settings
 
 if TYPE_CHECKING:
+    from flaskllm.alerts import Alerter
     from flaskllm.cache import Cache
     from flaskllm.llm import Registry
+    from flaskllm.metrics import Metrics
+    from flaskllm.prices import Prices
     from flaskllm.ratelimit import Disabled, Limiter
     from flaskllm.security import TokenStore
+    from flaskllm.usage import Recorder
+    from flaskllm.usage.budgets import Budgets
+    from flaskllm.templates import Catalog
 
 current: contextvars.ContextVar["AppState"] = contextvars.ContextVar("flaskllm_state")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("flaskllm_request_id", default="-")
@@ -26,6 +32,11 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("flaskllm_reque
 # RequestContextMiddleware puts a fresh dict here per request and writes it out.
 response_headers: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
     "flaskllm_response_headers")
+# What this request's access log line says besides id, status and latency (token, provider,
+# model, tokens, cost, cache...; the keys are listed in flaskllm/logs.py). Any step may add to
+# it; RequestContextMiddleware puts a fresh dict here per request and logs it at the end.
+request_log: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
+    "flaskllm_request_log")
 
 
 class AppState:
@@ -47,6 +58,12 @@ class AppState:
         return TokenStore(self.engine)
 
     @functools.cached_property
+    def templates(self) -> "Catalog":
+        from flaskllm.templates import Catalog
+
+        return Catalog(self.settings.prompt_templates_dir or None)
+
+    @functools.cached_property
     def providers(self) -> "Registry":
         from flaskllm.llm import Registry
 
@@ -64,12 +81,64 @@ class AppState:
 
         return cache.build(self.settings)
 
+    @functools.cached_property
+    def prompt_validator(self):
+        """The spec's Prompt schema as a JSON-schema validator, for items validated one by one
+        (batch items), with the server's MAX_PROMPT_LENGTH."""
+        import jsonschema
+
+        from flaskllm.llm.typed import _to_json_schema
+
+        schemas = self.spec["components"]["schemas"]
+        return jsonschema.Draft4Validator(_to_json_schema(schemas["Prompt"], schemas))
+
+    @functools.cached_property
+    def alerts(self) -> "Alerter":
+        from flaskllm.alerts import Alerter
+
+        return Alerter(self.settings)
+
+    @functools.cached_property
+    def prices(self) -> "Prices":
+        from flaskllm.prices import Prices
+
+        return Prices.load(self.settings, alerts=self.alerts)
+
+    @functools.cached_property
+    def metrics(self) -> "Metrics":
+        from flaskllm.metrics import Metrics
+
+        return Metrics(self.settings)
+
+    @functools.cached_property
+    def usage(self) -> "Recorder":
+        from flaskllm.settings import ROOT
+        from flaskllm.usage import Recorder
+
+        spool = self.settings.usage_spool_file or ROOT / "instance" / "usage-spool.jsonl"
+        # The engine is made on the first write, in the writer's thread: a database that is
+        # down then means "spool", not an error in the request that recorded.
+        return Recorder(lambda: self.engine, spool, alerts=self.alerts,
+                        log_prompts=self.settings.log_prompts)
+
+    @functools.cached_property
+    def budgets(self) -> "Budgets":
+        from flaskllm.usage import budgets
+
+        return budgets.build(self.settings, self.engine, self.prices, self.alerts)
+
     async def aclose(self) -> None:
+        # Usage first (its last batch may raise an alert), alerts after everything else.
+        for name in ("usage", "budgets"):
+            if name in self.__dict__:
+                await self.__dict__[name].aclose()
         for name in ("limiter", "cache"):
             if name in self.__dict__:
                 await self.__dict__[name].aclose()
         if "providers" in self.__dict__:
             await self.providers.aclose()
+        if "alerts" in self.__dict__:
+            await self.alerts.aclose()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -69,6 +69,7 @@ class Registry:
             if setting_name:
                 raise SettingsError(f"{setting_name}: must be set to use the {name} provider "
                                     f"({setting} names it)")
+            self.get(name)  # built now: its SDK loads at start-up, not in a request
 
     def _missing_key(self, name: str) -> str | None:
         """The setting to set when ``name`` needs a key and has none, else None."""

@@ -10,13 +10,13 @@ import asyncio
 import contextlib
 import json
 import weakref
-from typing import Any, AsyncIterator, Iterator
-
-import anthropic
-from anthropic.types import Message
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 from flaskllm.llm import policy, typed
 from flaskllm.llm.base import Provider, Result, Task
+
+if TYPE_CHECKING:
+    import anthropic
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 TOOL_DESCRIPTION = "Record the answer. Call this exactly once with the complete answer."
@@ -25,6 +25,10 @@ TOOL_DESCRIPTION = "Record the answer. Call this exactly once with the complete 
 @contextlib.contextmanager
 def translated_errors() -> Iterator[None]:
     """SDK exceptions → ``policy.Upstream*``, by exception type and status code."""
+    # Not imported at module level: loading flaskllm.llm must not cost every server the
+    # import of SDKs it never uses (about a second each). Cached after the first time.
+    import anthropic
+
     try:
         yield
     except anthropic.APIStatusError as exc:
@@ -53,13 +57,18 @@ class AnthropicProvider(Provider):
     def __init__(self, settings: Any, **config: Any) -> None:
         super().__init__(settings, **config)
         self.name = config.get("name") or type(self).name
+        # Load the SDK when the provider is built: the registry builds the default and the
+        # fallbacks at start-up, so no request pays the import inside its deadline.
+        import anthropic  # noqa: F401
         # An SDK client is bound to the event loop it first ran in (see openai_api).
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def _client(self) -> anthropic.AsyncAnthropic:
+    def _client(self) -> "anthropic.AsyncAnthropic":
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
+            import anthropic
+
             limits = type(anthropic.DEFAULT_CONNECTION_LIMITS)(
                 max_connections=policy.POOL_MAX_CONNECTIONS,
                 max_keepalive_connections=policy.POOL_MAX_KEEPALIVE)
@@ -95,6 +104,8 @@ class AnthropicProvider(Provider):
         with translated_errors():
             message = await self._client().messages.create(**request)
         content = getattr(message, "content", None)
+        from anthropic.types import Message
+
         if not isinstance(message, Message) or not isinstance(content, list):
             # An HTML page with status 200 arrives as a str, `{}` as an empty model.
             raise policy.UpstreamMalformed("no content in the body")
@@ -119,6 +130,8 @@ class AnthropicProvider(Provider):
     async def stream(self, task: Task) -> AsyncIterator[str | Result]:
         request = self._request(task)
         request["stream"] = True
+        # A typed task streams the tool's input: JSON text, as OpenAI's content would be.
+        wanted = "text_delta" if task.schema is None else "input_json_delta"
         parts: list[str] = []
         model, usage_in, output_tokens = request["model"], None, 0
         with translated_errors():
@@ -127,9 +140,11 @@ class AnthropicProvider(Provider):
                 if event.type == "message_start":
                     model = event.message.model or model
                     usage_in = event.message.usage
-                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                    parts.append(event.delta.text)
-                    yield event.delta.text
+                elif event.type == "content_block_delta" and event.delta.type == wanted:
+                    piece = event.delta.text if wanted == "text_delta" \
+                        else event.delta.partial_json
+                    parts.append(piece)
+                    yield piece
                 elif event.type == "message_delta" and event.usage:
                     output_tokens = event.usage.output_tokens or 0
         yield Result(text="".join(parts), data=None, model=model,

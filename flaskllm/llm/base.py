@@ -25,6 +25,7 @@ class Prompt:
     # Further (role, content) turns after `user`, e.g. the model's invalid answer and the
     # request to repair it; role is "assistant" or "user".
     turns: tuple[tuple[str, str], ...] = ()
+    version: str | None = None  # the version of the template that rendered it
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Result:
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
+    provider: str | None = None  # the provider that answered (set by the pipeline: fallback)
 
 
 class Provider(abc.ABC):

@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import json
 import weakref
-from typing import Any, AsyncIterator, Iterator
-
-import openai
-from openai.types.chat import ChatCompletion
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 from flaskllm.llm import policy, typed
 from flaskllm.llm.base import Provider, Result, Task
+
+if TYPE_CHECKING:
+    import openai
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # The SDK refuses to start without a key; keyless servers such as Ollama ignore this one.
@@ -30,6 +30,10 @@ JSON_MODE_INSTRUCTION = ("Answer with only a JSON object, no prose and no code f
 @contextlib.contextmanager
 def translated_errors() -> Iterator[None]:
     """SDK exceptions → ``policy.Upstream*``, by exception type and status code."""
+    # Not imported at module level: loading flaskllm.llm must not cost every server the
+    # import of SDKs it never uses (about a second each). Cached after the first time.
+    import openai
+
     try:
         yield
     except openai.APIStatusError as exc:
@@ -58,6 +62,9 @@ class OpenAIProvider(Provider):
     def __init__(self, settings: Any, **config: Any) -> None:
         super().__init__(settings, **config)
         self.name = config.get("name") or type(self).name
+        # Load the SDK when the provider is built: the registry builds the default and the
+        # fallbacks at start-up, so no request pays the import inside its deadline.
+        import openai  # noqa: F401
         # Servers from LLM_SERVERS: JSON mode, and the older `max_tokens` parameter that
         # compatible servers understand (OpenAI itself wants `max_completion_tokens`).
         self.json_mode = bool(config.get("json_mode"))
@@ -66,10 +73,12 @@ class OpenAIProvider(Provider):
         # and uvicorn each run their own, so keep one per loop (gone with the loop).
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def _client(self) -> openai.AsyncOpenAI:
+    def _client(self) -> "openai.AsyncOpenAI":
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
+            import openai
+
             limits = type(openai.DEFAULT_CONNECTION_LIMITS)(
                 max_connections=policy.POOL_MAX_CONNECTIONS,
                 max_keepalive_connections=policy.POOL_MAX_KEEPALIVE)
@@ -109,6 +118,8 @@ class OpenAIProvider(Provider):
         with translated_errors():
             completion = await self._client().chat.completions.create(**request)
         choices = getattr(completion, "choices", None)
+        from openai.types.chat import ChatCompletion
+
         if not isinstance(completion, ChatCompletion) or not choices \
                 or getattr(choices[0], "message", None) is None:
             # An HTML page with status 200 arrives as a str, `{}` as an empty model.

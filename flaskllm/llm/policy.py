@@ -12,7 +12,8 @@ back to the next provider and which problem the client finally sees::
      └── UpstreamMalformed                 a 2xx whose body is not the API's JSON
 
     what happened                       retried   falls back   the client gets
-    429                                 yes       no           429 PROVIDER_RATE_LIMITED + Retry-After
+    429                                 yes       no           429 PROVIDER_RATE_LIMITED
+                                                               (with Retry-After)
     408, 409, 5xx (529 overloaded too)  yes       yes (5xx)    502 PROVIDER_ERROR
     401, 403                            no        no           502 PROVIDER_AUTH (logged as error)
     other 4xx (bad model, …)            no        no           502 PROVIDER_ERROR
@@ -117,11 +118,11 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
             continue
         try:
             seconds = float(value) / divisor
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if divisor == 1.0 else None
+        except ValueError:  # not a number: an HTTP date, or junk (ignored)
+            parsed = email.utils.parsedate_tz(value) if divisor == 1.0 else None
             if parsed is None:
                 continue
-            seconds = parsed.timestamp() - time.time()
+            seconds = email.utils.mktime_tz(parsed) - time.time()
         if math.isfinite(seconds):
             return max(0.0, seconds)
     return None
@@ -187,13 +188,14 @@ async def with_retries(provider: Provider, task: Task, deadline: Deadline) -> Re
 
 
 async def with_fallback(chain: Sequence[tuple[Provider, Task]],
-                        deadline: Deadline) -> tuple[Provider, Result]:
+                        deadline: Deadline) -> tuple[Provider, Task, Result]:
     """Try each (provider, task) in order; move on after a 5xx, timeout or connection error.
-    Returns the provider that answered and its result; raises the last one's problem."""
+    Returns the provider that answered, its task and its result; raises the problem of the
+    last one that failed, already mapped for the client."""
     for index, (provider, task) in enumerate(chain):
         left = len(chain) - index
         try:
-            return provider, await with_retries(provider, task, deadline.share(left))
+            return provider, task, await with_retries(provider, task, deadline.share(left))
         except UpstreamError as exc:
             problem = to_problem(exc, provider, deadline)
             if left == 1 or not exc.fallback or deadline.remaining() < MIN_ATTEMPT_SECONDS:

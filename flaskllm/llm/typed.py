@@ -90,7 +90,11 @@ def _strict(node: Any) -> Any:
         return [_strict(item) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _strict(v) for k, v in node.items() if k in _STRICT_KEYWORDS}
+    out = {k: _strict(v) for k, v in node.items()
+           if k in _STRICT_KEYWORDS and k not in ("properties", "$defs")}
+    for key in ("properties", "$defs"):  # maps of names to schemas, not keywords
+        if isinstance(node.get(key), dict):
+            out[key] = {name: _strict(sub) for name, sub in node[key].items()}
     if "properties" in out:
         required = set(node.get("required", ()))
         for key, prop in out["properties"].items():

@@ -15,7 +15,7 @@ TEXT = re.compile(r"<text>\n(.*)\n</text>", re.S)
 SCHEMA = re.compile(r"<schema>\n?(.*?)\n?</schema>", re.S)
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 ENTITY = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+|\b[A-Z][a-z]{2,}\b")
-LANGUAGE = re.compile(r"target language[^a-z]*\b([a-z]{2})\b")
+LANGUAGE = re.compile(r"Target language: ([a-z]{2})")
 
 
 def user_text(message: str) -> str:

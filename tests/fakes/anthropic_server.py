@@ -41,28 +41,34 @@ def answer(request: Request, step: Step):
     into = [system] + [_text(m.get("content")) for m in messages]
     input_tokens, output_tokens = answers.usage_for(into, written)
     usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    request.answered = {"content": written, "usage": usage, "model": model}
     if body.get("stream"):
-        return 200, {"Content-Type": "text/event-stream"}, sse(_events(model, written, usage))
+        return 200, {"Content-Type": "text/event-stream"}, sse(_events(model, block, written,
+                                                                         usage))
     return json_answer(200, {
         "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
         "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage,
     })
 
 
-def _events(model: str, text: str, usage: dict):
+def _events(model: str, block: dict, text: str, usage: dict):
     yield "message_start", {"type": "message_start", "message": {
         "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
         "content": [], "stop_reason": None, "stop_sequence": None,
         "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}}
+    tool = block["type"] == "tool_use"  # its input arrives as JSON text in pieces
+    start = {**block, "input": {}} if tool else {"type": "text", "text": ""}
     yield "content_block_start", {"type": "content_block_start", "index": 0,
-                                  "content_block": {"type": "text", "text": ""}}
+                                  "content_block": start}
     for i, word in enumerate(text.split(" ")):
-        yield "content_block_delta", {"type": "content_block_delta", "index": 0,
-                                      "delta": {"type": "text_delta",
-                                                "text": word if i == 0 else " " + word}}
+        piece = word if i == 0 else " " + word
+        delta = {"type": "input_json_delta", "partial_json": piece} if tool else {
+            "type": "text_delta", "text": piece}
+        yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
     yield "content_block_stop", {"type": "content_block_stop", "index": 0}
     yield "message_delta", {"type": "message_delta",
-                            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                            "delta": {"stop_reason": "tool_use" if tool else "end_turn",
+                                      "stop_sequence": None},
                             "usage": {"output_tokens": usage["output_tokens"]}}
     yield "message_stop", {"type": "message_stop"}
 

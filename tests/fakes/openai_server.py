@@ -46,6 +46,7 @@ def answer(request: Request, step: Step):
                                                          content)
     usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
              "total_tokens": prompt_tokens + completion_tokens}
+    request.answered = {"content": content, "usage": usage, "model": model}
     if body.get("stream"):
         include_usage = (body.get("stream_options") or {}).get("include_usage")
         return 200, {"Content-Type": "text/event-stream"}, sse(

@@ -43,6 +43,12 @@ class Request:
     path: str
     headers: dict[str, str]
     json: Any
+    answered: Any = None  # what the fake's normal answer said (usage, content), for asserts
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the default 5 drops connects when hundreds arrive at once
 
 
 Answer = Callable[[Request, Step], "tuple[int, dict[str, str], bytes | Iterable[bytes]]"]
@@ -60,8 +66,7 @@ class FakeServer:
         self.peak = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
                                         kwargs={"poll_interval": 0.05})
 
@@ -111,6 +116,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers then body wait ~40 ms for an ACK
 
             def log_message(self, *_args) -> None:  # keep test output quiet
                 pass

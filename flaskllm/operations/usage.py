@@ -1,0 +1,93 @@
+"""GET /api/v1/usage: the calling token's usage, cost and remaining budget; and the date
+range and report that GET /api/v1/admin/usage (operations/admin.py) shares with it.
+
+The range is whole UTC days, ``from`` to ``to``, both included: the same days as the report's
+``by_day`` lines and as budgets' periods, so the numbers line up with each other."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Mapping
+
+from flaskllm import errors, state
+from flaskllm.prices import usd
+from flaskllm.responses import json_response
+from flaskllm.usage import report
+from flaskllm.usage.budgets import periods
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 366
+
+
+def date_range(query: Mapping[str, Any], today: date | None = None) -> tuple[date, date]:
+    """(first, last) UTC day from the ``from`` and ``to`` query parameters; 400 when they
+    do not make a range. The spec checks their shape; this checks that they are real days."""
+    today = today or datetime.now(timezone.utc).date()
+    last = _day(query.get("to"), "to") or today
+    first = _day(query.get("from"), "from") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise errors.BadRequest(f"from ({first}) is after to ({last}).")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise errors.BadRequest(f"The range from {first} to {last} is longer than "
+                                f"{MAX_DAYS} days.")
+    return first, last
+
+
+def _day(raw: str | None, name: str) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise errors.BadRequest(f"{name}: {raw!r} is not a date such as 2025-01-31.") from None
+
+
+async def report_body(app: "state.AppState", first: date, last: date,
+                      token: str | None) -> dict[str, Any]:
+    """The report of ``token`` (None: every token) over the days, as the API answers it."""
+    since = datetime.combine(first, time(), tzinfo=timezone.utc)
+    until = datetime.combine(last + timedelta(days=1), time(), tzinfo=timezone.utc)
+    found = await asyncio.to_thread(report.build, app.engine, since, until, token)
+    return {"from": first.isoformat(), "to": last.isoformat(), **found.as_dict()}
+
+
+async def budget_status(app: "state.AppState", token: str) -> dict[str, Any]:
+    """budgets.status(token), with what remains of each limit. A token without limits has
+    no budget counts, so its spending today and this month comes from the usage records."""
+    try:
+        status = await app.budgets.status(token)
+        limits = status["limits"]
+        if not any(v is not None for v in limits.values()):
+            day, month = periods(app.budgets.clock())
+            used = await asyncio.to_thread(app.budgets.limits_source.used, token, day, month)
+            for name, use in zip(("day", "month"), used):
+                status[name].update(spent_usd=float(usd(use.spent) or 0),
+                                    requests=use.requests)
+    except Exception as exc:  # Redis or the database away: say so, as reserve() does
+        raise errors.ServiceUnavailable("Budgets cannot be read right now; try again shortly.",
+                                        headers={"Retry-After": "5"}) from exc
+    for name, monthly in (("day", False), ("month", True)):
+        period = status[name]
+        limit = limits["monthly_usd" if monthly else "daily_usd"]
+        period["remaining_usd"] = None if limit is None else float(max(
+            Decimal(0), _dec(limit) - _dec(period["spent_usd"]) - _dec(period["reserved_usd"])))
+        quota = None if monthly else limits["daily_requests"]
+        period["remaining_requests"] = None if quota is None else max(0, quota -
+                                                                      period["requests"])
+    return status
+
+
+def _dec(value: float | None) -> Decimal:
+    # Through str: the floats here come from micro-dollar integers, and str keeps them exact.
+    return Decimal(str(value or 0))
+
+
+async def search(user: str, **query: Any):
+    app = state.get()
+    first, last = date_range(query)
+    body = await report_body(app, first, last, user)
+    del body["by_token"]  # always the caller alone
+    body["budget"] = await budget_status(app, user)
+    return json_response(body)

@@ -1,0 +1,51 @@
+// What must hold without a server: the generated files match the spec, a renamed field in the
+// spec breaks the scripts' type check, and no token is written into anything we ship.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HERE, ROOT } from "./helpers.mjs";
+import { apiTypes, distScript, outputs, typeBlock } from "../tools/build.mjs";
+
+const require = createRequire(import.meta.url);
+const ts = require("typescript");
+
+test("generated types, paste-ready scripts and functions.json are what the spec and sources make", async () => {
+  for (const [path, text] of await outputs()) {
+    assert.equal(readFileSync(path, "utf8"), text, `${path} is stale: run npm run gen in office-scripts/`);
+  }
+});
+
+test("renaming a field in the spec breaks the scripts until they follow it", async () => {
+  const spec = readFileSync(join(ROOT, "spec", "openapi.yaml"), "utf8");
+  const renamed = spec.replace(/(\n    ProcessResult:\n      type: object\n      required: \[)summary,/, "$1text_summary,")
+    .replace(/(\n    ProcessResult:[\s\S]*?\n      properties:\n        )summary:/, "$1text_summary:");
+  assert.notEqual(renamed, spec, "the test's rename found ProcessResult.summary");
+  const dir = mkdtempSync(join(tmpdir(), "flaskllm-rename-"));
+  writeFileSync(join(dir, "openapi.yaml"), renamed);
+  const block = typeBlock(await apiTypes(join(dir, "openapi.yaml")));
+  const file = join(dir, "ProcessSelection.ts");
+  writeFileSync(file, distScript("ProcessSelection.ts", readFileSync(join(HERE, "scripts", "ProcessSelection.ts"), "utf8"), block));
+  const program = ts.createProgram([file, join(HERE, "types", "excelscript.d.ts")],
+    { strict: true, noEmit: true, target: ts.ScriptTarget.ES2017, lib: ["lib.es2017.d.ts", "lib.dom.d.ts"], types: [] });
+  const messages = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, " "));
+  assert.ok(messages.some((m) => /Property 'summary' does not exist/.test(m)), messages.join("\n"));
+});
+
+test("no token in any script, add-in file or manifest", () => {
+  const files = [
+    ...readdirSync(join(HERE, "scripts")).map((n) => join(HERE, "scripts", n)),
+    ...readdirSync(join(HERE, "excel")).map((n) => join(HERE, "excel", n)),
+    ...readdirSync(join(HERE, "addin", "src")).map((n) => join(HERE, "addin", "src", n)),
+    join(HERE, "addin", "taskpane.html"), join(HERE, "addin", "manifest.xml"), join(HERE, "addin", "functions.json"),
+  ];
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    assert.doesNotMatch(text, /fllm_[A-Za-z0-9_-]{20,}/, `${file}: a FlaskLLM token`);
+    assert.doesNotMatch(text, /X-API-Token["'`]?\s*:\s*["'`][^"'`$]{8,}["'`]/, `${file}: a literal X-API-Token value`);
+    assert.doesNotMatch(text, /["'`][A-Za-z0-9_-]{32,}["'`]/, `${file}: a long secret-looking literal`);
+  }
+});

@@ -1,0 +1,41 @@
+"""flaskllm/speedups.py: connexion's per-request rebuilding done once — every patch applies to
+the installed connexion, and validation answers exactly as before."""
+
+from __future__ import annotations
+
+from flaskllm import speedups
+
+WEBHOOK = "/api/v1/webhook"
+
+
+def test_every_patch_applies_to_the_installed_connexion(app):
+    # A patch that no longer matches connexion is skipped (the app still works, slower):
+    # this test is where an upgrade of connexion that needs a look shows up.
+    assert speedups.applied() == ["_decorate_once", "_inspect_once", "_body_definition_once",
+                                  "validator_map"]
+
+
+def test_validation_is_unchanged_and_per_operation(client, auth):
+    ok = client.post(WEBHOOK, json={"prompt": "A fine day for a test.", "type": "sentiment"},
+                     headers=auth)
+    assert ok.status_code == 200
+    for _ in range(3):  # the same answer from the compiled validator, every time
+        bad = client.post(WEBHOOK, json={"prompt": "x", "type": "poetry"}, headers=auth)
+        assert bad.status_code == 400
+        assert "poetry" in bad.json()["detail"]
+    # Another operation has its own schema: no validator leaks from /webhook to /batch.
+    batch = client.post(WEBHOOK + "/batch", json={"texts": ["a"], "prompt": "x"}, headers=auth)
+    assert batch.status_code == 400
+    assert client.post(WEBHOOK + "/batch", json={"texts": ["Fine."], "type": "sentiment"},
+                       headers=auth).status_code == 200
+
+
+def test_memos_stay_bounded_by_what_clients_send(client, auth):
+    for n in range(100):  # content types are the client's choice: none of them is kept
+        response = client.post(WEBHOOK, content=b"{}", headers={
+            **auth, "Content-Type": f"application/x-made-up-{n}+json"})
+        assert response.status_code in (400, 415)
+    body_map = speedups.validator_map()["body"]
+    for n in range(100):
+        body_map.get(f"application/x-made-up-{n}+json")
+    assert len(body_map._memo) <= 64
