@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-node install check clean
+.PHONY: run test test-node install check bench clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,11 @@ test-node: install $(NODE_DIR)/node_modules/.installed
 
 check: install
 	$(BIN)/flaskllm check
+
+# The benchmark (bench/run.py; README, "Benchmark"): run by hand, never by `make test`.
+# Needs wrk (apt-get install wrk). `make bench BENCH_ARGS=--quick` for the short version.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache $(NODE_DIR)/node_modules $(NODE_DIR)/addin/dist

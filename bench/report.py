@@ -61,9 +61,13 @@ def rows(r: dict) -> list[tuple[str, str, str, str]]:
                     "—"))
     idle, after = r.get("rss_idle_mb"), r.get("rss_after_load_mb")
     mem = r.get("memory_run")
+    steps = r.get("rss_after_mb", {})
     if idle is not None and after is not None:
-        out.append(("Resident memory idle / after load", "≤ 120 MB",
-                    f"{idle:.0f} MB / {after:.0f} MB", _mark(max(idle, after) <= 120)))
+        before_burst = steps.get("throughput_20ms", after)
+        out.append(("Resident memory: idle / after latency and throughput runs / after the "
+                    "1,000-in-flight burst and the rest", "≤ 120 MB",
+                    f"{idle:.0f} / {before_burst:.0f} / {after:.0f} MB",
+                    _mark(max(idle, before_burst, after) <= 120)))
     if mem:
         out.append((f"Resident memory over a {mem['minutes']}-minute run (unique prompts)",
                     "≤ 120 MB, flat",

@@ -111,7 +111,7 @@ class Bench:
 
     def throughput_20ms(self) -> None:
         sweep = []
-        for c in ((8, 32, 64) if self.quick else (4, 8, 16, 32, 48, 64, 96, 128)):
+        for c in ((2, 8, 32) if self.quick else (1, 2, 4, 8, 16, 32, 64, 128)):
             run = self.load("20ms", c)
             run["connections"] = c
             sweep.append(run)
@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                          bench.cache_hits, bench.first_token, bench.batch, bench.memory):
                 print(f"bench: {step.__name__} ...", flush=True)
                 step()
+                bench.results.setdefault("rss_after_mb", {})[step.__name__] = \
+                    procs.rss_mb(bench.server.pid)
         finally:
             bench.stop()
     results = bench.results

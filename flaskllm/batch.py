@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from connexion.exceptions import ProblemException
 
-from flaskllm import errors, pipeline
+from flaskllm import errors, pipeline, state
 from flaskllm.state import AppState
 
 log = logging.getLogger("flaskllm.batch")
@@ -66,7 +66,7 @@ async def run(app: AppState, body: Mapping[str, Any], *, request_id: str, token:
             outcomes[index] = problem
             continue
         job = pipeline.Job.from_body(item, request_id=f"{request_id}-{index}", token=token,
-                                     no_cache=no_cache)
+                                     no_cache=no_cache, operation="webhook.batch")
         identity = _identity(job)
         groups.setdefault(identity, []).append(index)
         jobs.setdefault(identity, job)
@@ -90,15 +90,27 @@ async def run(app: AppState, body: Mapping[str, Any], *, request_id: str, token:
                 answer = {**answer, "request_id": f"{request_id}-{index}"}
             outcomes[index] = answer
 
-    results = []
-    for index, outcome in enumerate(outcomes):
-        if isinstance(outcome, dict):
-            results.append({"index": index, "status": 200, "result": outcome})
-        else:
-            problem, _headers = errors.as_problem(outcome)
-            results.append({"index": index, "status": problem["status"], "error": problem})
+    results = [_result(app, index, outcome) for index, outcome in enumerate(outcomes)]
     succeeded = sum(1 for r in results if r["status"] == 200)
+    usages = [r["result"]["usage"] for r in results if r["status"] == 200]
+    costs = [u["cost_usd"] for u in usages]
+    state.request_log.get({}).update(
+        items=len(results), failed=len(results) - succeeded,
+        input_tokens=sum(u["input_tokens"] for u in usages),
+        output_tokens=sum(u["output_tokens"] for u in usages),
+        cost_usd=None if None in costs else round(sum(costs), 6))
     return {"succeeded": succeeded, "failed": len(results) - succeeded, "results": results}
+
+
+def _result(app: AppState, index: int, outcome: Any) -> dict[str, Any]:
+    """One item's entry, counted as the middleware counts a whole request (alerts, refusals)."""
+    if isinstance(outcome, dict):
+        app.alerts.observe(200, provider=outcome["provider"])
+        return {"index": index, "status": 200, "result": outcome}
+    problem, _headers = errors.as_problem(outcome)
+    app.metrics.refused(problem["code"])
+    app.alerts.observe(problem["status"], code=problem["code"])
+    return {"index": index, "status": problem["status"], "error": problem}
 
 
 # Idempotency -------------------------------------------------------------------------------

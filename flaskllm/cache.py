@@ -44,7 +44,8 @@ log = logging.getLogger("flaskllm.cache")
 
 KEY_VERSION = "v1"  # bump when the key or the value format changes: old entries are ignored
 # Job fields that do not change the answer. Every other field is part of the key.
-NOT_IN_KEY = frozenset({"text", "request_id", "token", "no_cache", "provider", "model"})
+NOT_IN_KEY = frozenset({"text", "request_id", "token", "no_cache", "provider", "model",
+                        "operation"})
 EXACT_TEXT_TYPES = frozenset({"entities"})  # answers with character offsets into the text
 POLL_SECONDS = 0.05  # how often a worker waiting for another worker's answer looks for it
 

@@ -14,6 +14,7 @@
           │    ├── ProviderNotAllowed    422 PROVIDER_NOT_ALLOWED
           │    ├── TemplateNotFound      422 TEMPLATE_NOT_FOUND
           │    ├── IdempotencyKeyReused  422 IDEMPOTENCY_KEY_REUSED
+          │    ├── InvalidRange          422 INVALID_RANGE
           │    ├── RateLimited           429 RATE_LIMITED
           │    ├── BudgetExceeded        429 BUDGET_EXCEEDED
           │    └── ProviderRateLimited   429 PROVIDER_RATE_LIMITED
@@ -152,6 +153,12 @@ class IdempotencyKeyReused(APIProblem):
     """This Idempotency-Key was used before with a different request body."""
 
     status_code, title, code = 422, "Unprocessable Content", "IDEMPOTENCY_KEY_REUSED"
+
+
+class InvalidRange(APIProblem):
+    """The date range is empty: `from` is after `to`."""
+
+    status_code, title, code = 422, "Unprocessable Content", "INVALID_RANGE"
 
 
 class RateLimited(APIProblem):

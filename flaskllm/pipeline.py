@@ -6,6 +6,10 @@
                       ─▶ typed data checked against the spec's schema, one repair attempt
         ─▶ shape the reply (summary, typed data, usage, timing, template version)
 
+Around the cache and the call, each item is metered (flaskllm/usage/meter.py): the token's
+budget is held before (429 BUDGET_EXCEEDED), and after it the cost is priced, the budget
+settled and a usage record queued, for a result and for a problem alike.
+
 The rate limit is counted before, by the operation (``await app.limiter.hit(token, cost)``),
 because a batch counts all its items at once.
 
@@ -18,12 +22,16 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Mapping
+
+from connexion.exceptions import ProblemException
 
 from flaskllm import errors
 from flaskllm.llm import policy, typed
 from flaskllm.llm.base import Prompt, Provider, Result, Task
 from flaskllm.state import AppState
+from flaskllm.usage.meter import Meter
 
 log = logging.getLogger("flaskllm.pipeline")
 
@@ -45,12 +53,14 @@ class Job:
     variables: Mapping[str, str] = field(default_factory=dict)  # for that template
     instruction: str | None = None  # custom's free instruction (extra ones for other types)
     no_cache: bool = False  # Cache-Control: no-cache: skip the cache lookup, store the answer
+    operation: str = "webhook.create"  # the spec's operationId, for the usage record
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any], *, request_id: str, token: str,
-                  no_cache: bool = False) -> "Job":
+                  no_cache: bool = False, operation: str = "webhook.create") -> "Job":
         return cls(
             no_cache=no_cache,
+            operation=operation,
             type=body.get("type", "summary"),
             text=body["prompt"],
             language=body.get("language"),
@@ -101,16 +111,28 @@ async def process(app: AppState, job: Job) -> dict[str, Any]:
     provider = provider_for(app, job)
     task = task_for(app, job)
 
-    async def compute() -> Result:
-        return await answer(app, job, provider, task)
+    upstream: list[float] = []
 
+    async def compute() -> Result:
+        called = time.perf_counter()
+        try:
+            return await answer(app, job, provider, task)
+        finally:
+            upstream.append(time.perf_counter() - called)
+
+    meter = await Meter.open(app, job, provider, task)
     # The cache (single-flight included) wraps the provider call; see flaskllm/cache.py.
     version = task.prompt.version if task.prompt else None
-    result, cached = await app.cache.get_or_compute(
-        app.cache.key(job, provider, template_version=version), compute,
-        refresh=job.no_cache, provider=provider.name, template_version=version)
+    try:
+        result, cached = await app.cache.get_or_compute(
+            app.cache.key(job, provider, template_version=version), compute,
+            refresh=job.no_cache, provider=provider.name, template_version=version)
+    except ProblemException as exc:
+        meter.failed(exc)
+        raise
+    cost = meter.succeeded(result, cached, upstream[0] if upstream else None)
     return shape(job, provider, result, time.perf_counter() - started, cached=cached,
-                 template_version=version)
+                 template_version=version, cost=cost)
 
 
 async def answer(app: AppState, job: Job, provider: Provider, task: Task) -> Result:
@@ -122,22 +144,29 @@ async def answer(app: AppState, job: Job, provider: Provider, task: Task) -> Res
              for p in app.providers.chain(provider, job.type)]
     answered, used, result = await policy.with_fallback(chain, deadline)
     result.provider = answered.name
-    if used.schema is None:
+    return await typed_answer(app, job, answered, used, result, deadline)
+
+
+async def typed_answer(app: AppState, job: Job, provider: Provider, task: Task,
+                       result: Result, deadline: policy.Deadline) -> Result:
+    """For typed types, ``result`` with its ``data`` checked against the spec's schema; an
+    invalid answer gets one repair attempt from the same provider, then PROVIDER_BAD_OUTPUT."""
+    if task.schema is None:
         return result
     try:
-        return checked(job, used, result)
+        return checked(job, task, result)
     except typed.BadOutput as bad:
         log.info("provider %s gave invalid %s output (%s); asking it to repair",
-                 answered.name, job.type, bad.reason)
-        repair = dataclasses.replace(used, prompt=repair_prompt(app, used.prompt, bad))
-    _, _, again = await policy.with_fallback([(answered, repair)], deadline)
+                 provider.name, job.type, bad.reason)
+        repair = dataclasses.replace(task, prompt=repair_prompt(app, task.prompt, bad))
+    _, _, again = await policy.with_fallback([(provider, repair)], deadline)
     try:
-        fixed = checked(job, used, again)
+        fixed = checked(job, task, again)
     except typed.BadOutput as bad:
         raise errors.ProviderBadOutput(
-            f"The {answered.name} provider's answer for {job.type} did not match the schema, "
+            f"The {provider.name} provider's answer for {job.type} did not match the schema, "
             f"even after a repair attempt: {bad.reason}.") from bad
-    fixed.provider = answered.name
+    fixed.provider = provider.name
     fixed.input_tokens += result.input_tokens  # both calls were spent on this answer
     fixed.output_tokens += result.output_tokens
     return fixed
@@ -161,7 +190,8 @@ def repair_prompt(app: AppState, prompt: Prompt, bad: typed.BadOutput) -> Prompt
 
 
 def shape(job: Job, provider: Provider, result: Result, elapsed: float,
-          cached: bool = False, template_version: str | None = None) -> dict[str, Any]:
+          cached: bool = False, template_version: str | None = None,
+          cost: Decimal | None = None) -> dict[str, Any]:
     data = result.data if result.data is not None else {"text": result.text}
     return {
         "summary": result.text,
@@ -176,8 +206,6 @@ def shape(job: Job, provider: Provider, result: Result, elapsed: float,
         "usage": {
             "input_tokens": result.input_tokens,
             "output_tokens": result.output_tokens,
-            # Free only when the free provider itself answered (not a paid fallback).
-            "cost_usd": 0.0 if provider.free and result.provider in (None, provider.name)
-            else None,
+            "cost_usd": None if cost is None else float(cost),  # priced by the Meter
         },
     }

@@ -87,10 +87,9 @@ class AppState:
         (batch items), with the server's MAX_PROMPT_LENGTH."""
         import jsonschema
 
-        from flaskllm.llm.typed import _to_json_schema
+        from flaskllm.llm.typed import component_schema
 
-        schemas = self.spec["components"]["schemas"]
-        return jsonschema.Draft4Validator(_to_json_schema(schemas["Prompt"], schemas))
+        return jsonschema.Draft4Validator(component_schema(self.spec, "Prompt"))
 
     @functools.cached_property
     def alerts(self) -> "Alerter":

@@ -26,9 +26,10 @@ from typing import Any, AsyncIterator
 from connexion.exceptions import ProblemException
 
 from flaskllm import errors, pipeline
-from flaskllm.llm import policy, typed
+from flaskllm.llm import policy
 from flaskllm.llm.base import Provider, Result, Task
 from flaskllm.state import AppState
+from flaskllm.usage.meter import Meter
 
 log = logging.getLogger("flaskllm.streaming")
 
@@ -48,47 +49,61 @@ class Prepared:
     key: str
     version: str | None
     started: float
+    meter: Meter
 
 
-def prepare(app: AppState, job: pipeline.Job) -> Prepared:
-    """The checks that answer with an ordinary problem, before the stream starts."""
+async def prepare(app: AppState, job: pipeline.Job) -> Prepared:
+    """The checks that answer with an ordinary problem, before the stream starts (the budget
+    hold included)."""
     started = time.perf_counter()
     pipeline.check_length(app, job)
     provider = pipeline.provider_for(app, job)
     task = pipeline.task_for(app, job)
     version = task.prompt.version if task.prompt else None
+    meter = await Meter.open(app, job, provider, task)
     return Prepared(job, provider, task, app.cache.key(job, provider, template_version=version),
-                    version, started)
+                    version, started, meter)
 
 
 async def events(app: AppState, prepared: Prepared) -> AsyncIterator[bytes]:
     job = prepared.job
+    written: list[str] = []
+    result: Result | None = None
     try:
         if not job.no_cache:
             cached = await app.cache.lookup(prepared.key)
             if cached is not None:
+                cost = prepared.meter.succeeded(cached, True, None)
                 yield event("delta", {"text": cached.text})
                 yield event("done", pipeline.shape(
                     job, prepared.provider, cached, time.perf_counter() - prepared.started,
-                    cached=True, template_version=prepared.version))
+                    cached=True, template_version=prepared.version, cost=cost))
                 return
         result: Result | None = None
+        called = time.perf_counter()
         async for piece in _upstream(app, prepared):
             if isinstance(piece, Result):
                 result = piece
             else:
+                written.append(piece)
                 yield event("delta", {"text": piece})
         assert result is not None  # _upstream always ends with its Result
+        cost = prepared.meter.succeeded(result, False, time.perf_counter() - called)
         await app.cache.store_result(prepared.key, result, provider=result.provider,
                                      template_version=prepared.version)
         yield event("done", pipeline.shape(job, prepared.provider, result,
                                            time.perf_counter() - prepared.started,
-                                           template_version=prepared.version))
+                                           template_version=prepared.version, cost=cost))
     except ProblemException as exc:
+        prepared.meter.failed(exc)
         problem, _headers = errors.as_problem(exc)
         yield event("error", problem)
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, GeneratorExit):
+        # The client went away: the upstream stream was closed with this generator; what
+        # was written so far is still paid for, so it is recorded.
         log.info("stream %s: the client went away; upstream call cancelled", job.request_id)
+        if result is None:
+            prepared.meter.disconnected("".join(written), None)
         raise
 
 
@@ -112,7 +127,8 @@ async def _upstream(app: AppState, prepared: Prepared) -> AsyncIterator[str | Re
                         piece = await stream.__anext__()
                     if isinstance(piece, Result):
                         piece.provider = piece.provider or provider.name
-                        yield await _checked(app, job, provider, task, piece, deadline)
+                        yield await pipeline.typed_answer(app, job, provider, task, piece,
+                                                          deadline)
                         return
                     sent_any = True
                     yield piece
@@ -136,24 +152,3 @@ async def _upstream(app: AppState, prepared: Prepared) -> AsyncIterator[str | Re
                 raise policy.to_problem(failure, provider, deadline) from exc
             finally:
                 await stream.aclose()
-
-
-async def _checked(app: AppState, job: pipeline.Job, provider: Provider, task: Task,
-                   result: Result, deadline: policy.Deadline) -> Result:
-    if task.schema is None:
-        return result
-    try:
-        return pipeline.checked(job, task, result)
-    except typed.BadOutput as bad:
-        repair = dataclasses.replace(task, prompt=pipeline.repair_prompt(app, task.prompt, bad))
-        _, _, again = await policy.with_fallback([(provider, repair)], deadline)
-        try:
-            fixed = pipeline.checked(job, task, again)
-        except typed.BadOutput as worse:
-            raise errors.ProviderBadOutput(
-                f"The {provider.name} provider's answer for {job.type} did not match the "
-                f"schema, even after a repair attempt: {worse.reason}.") from worse
-        fixed.provider = provider.name
-        fixed.input_tokens += result.input_tokens
-        fixed.output_tokens += result.output_tokens
-        return fixed

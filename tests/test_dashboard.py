@@ -113,7 +113,8 @@ def test_dashboard_draws_recorded_usage(recorded, tmp_path):
                                                                  "claude-haiku-4-5"}
         # Bars are drawn to scale: the busiest token's bar is the longest.
         widths = dict(page.eval_on_selector_all(
-            "#chart-tokens rect.bar", "els => els.map(e => [e.dataset.key, e.width.baseVal.value])"))
+            "#chart-tokens rect.bar",
+            "els => els.map(e => [e.dataset.key, e.width.baseVal.value])"))
         assert widths["finance-sheet"] > widths["sales-sheet"] > widths["ops-sheet"] > 0
 
         # The token lives in this tab's sessionStorage only, and is out of the form.

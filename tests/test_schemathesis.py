@@ -22,7 +22,20 @@ TOKEN = APP.state.tokens.create("schemathesis")
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP)
 
 
+@schema.auth()
+class Token:
+    """The token as schemathesis' own auth, not a header added to each call: it then knows the
+    token is auth, and does not report a request whose only flaw was a missing X-API-Token
+    (that the call then added) as invalid data the API accepted."""
+
+    def get(self, case, context):
+        return TOKEN
+
+    def set(self, case, data, context):
+        case.headers = {**(case.headers or {}), "X-API-Token": data}
+
+
 @schema.parametrize()
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_spec(case):
-    case.call_and_validate(headers={"X-API-Token": TOKEN})
+    case.call_and_validate()

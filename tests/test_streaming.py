@@ -104,6 +104,7 @@ def live(settings):
         token = app.state.tokens.create("streamer")
         server, thread, url = serve(app)
         running.append((server, thread))
+        start.app = app
         return url, {"X-API-Token": token}
 
     yield start
@@ -158,6 +159,12 @@ def test_disconnect_cancels_the_upstream_call(gated, live):
     # its next write, long before its 200 words are out.
     assert fake.aborted.wait(10), "the upstream call was not cancelled"
     assert fake.sent < 150
+    # What was written before the client left is still recorded (partial usage).
+    recorder = live.app.state.usage
+    deadline = time.monotonic() + 10
+    while recorder.count(error_code="CLIENT_DISCONNECTED") == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert recorder.count(error_code="CLIENT_DISCONNECTED", status=499) == 1
 
 
 def test_error_mid_stream_ends_with_an_error_event(gated, live):

@@ -142,9 +142,9 @@ def uwsgi_command(port: int, *extra: str) -> list[str]:
 
 @pytest.mark.parametrize("threads", [
     pytest.param(("--threads", "2"), id="threads"),
-    # Without --enable-threads uWSGI's own threads are off; the bridge's event loop thread
-    # still runs while a request waits on it.
-    pytest.param((), id="no-threads"),
+    # One request at a time per worker (no --threads): the bridge's event loop thread is the
+    # worker's only other thread.
+    pytest.param((), id="one-thread"),
 ])
 def test_uwsgi_serves_wsgi_py(openai_env, paced_openai, threads):
     port = free_port()

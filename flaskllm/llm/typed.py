@@ -51,8 +51,11 @@ class BadOutput(Exception):
 def data_schema(spec: Mapping[str, Any], type_: str) -> dict | None:
     """The JSON schema of ``data`` for ``type_``, from the spec; None for untyped types."""
     name = DATA_SCHEMAS.get(type_)
-    if name is None:
-        return None
+    return None if name is None else component_schema(spec, name)
+
+
+def component_schema(spec: Mapping[str, Any], name: str) -> dict:
+    """The spec's ``components.schemas[name]`` as a self-contained JSON schema."""
     components = spec["components"]["schemas"]
     return _to_json_schema(components[name], components)
 

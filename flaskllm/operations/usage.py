@@ -18,20 +18,17 @@ from flaskllm.usage import report
 from flaskllm.usage.budgets import periods
 
 DEFAULT_DAYS = 7
-MAX_DAYS = 366
 
 
 def date_range(query: Mapping[str, Any], today: date | None = None) -> tuple[date, date]:
-    """(first, last) UTC day from the ``from`` and ``to`` query parameters; 400 when they
-    do not make a range. The spec checks their shape; this checks that they are real days."""
+    """(first, last) UTC day from the ``from`` and ``to`` query parameters. The spec checks
+    their shape (years 2000 to 2999); a day that does not exist is a 400, ``from`` after
+    ``to`` a 422."""
     today = today or datetime.now(timezone.utc).date()
     last = _day(query.get("to"), "to") or today
     first = _day(query.get("from"), "from") or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
-        raise errors.BadRequest(f"from ({first}) is after to ({last}).")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise errors.BadRequest(f"The range from {first} to {last} is longer than "
-                                f"{MAX_DAYS} days.")
+        raise errors.InvalidRange(f"from ({first}) is after to ({last}): the range is empty.")
     return first, last
 
 

@@ -42,7 +42,8 @@ async def stream(body: dict, user: str):
     app = state.get()
     await app.limiter.hit(user)
     job = pipeline.Job.from_body(body, request_id=state.request_id.get(), token=user,
-                                 no_cache=no_cache_requested(request.headers.get("cache-control")))
-    prepared = streaming.prepare(app, job)  # refusals here are ordinary problem responses
+                                 no_cache=no_cache_requested(request.headers.get("cache-control")),
+                                 operation="webhook.stream")
+    prepared = await streaming.prepare(app, job)  # refusals here are plain problem responses
     return StreamingResponse(streaming.events(app, prepared), media_type="text/event-stream",
                              headers=streaming.HEADERS)

@@ -1,0 +1,106 @@
+"""One item's accounting, around the provider call: the budget hold before it, and after it
+the cost, the settled budget and the usage record (written off the request's path).
+
+    meter = await Meter.open(app, job, provider, task)   # may raise BudgetExceeded (429)
+    ... the call ...
+    cost = meter.succeeded(result, cached, upstream_seconds)   # or meter.failed(exc)
+
+Cost: 0 for a free provider and for an answer that made no upstream call of its own (a cache
+hit or a share of an identical call in flight); otherwise from the price table, or None for a
+model without a price (unknown is not free).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+from flaskllm import errors, state
+from flaskllm.llm.base import Provider, Result, Task
+from flaskllm.usage.records import UsageRecord
+
+log = logging.getLogger("flaskllm.usage")
+DISCONNECTED = 499  # the client went away (nginx's convention; never sent to anyone)
+
+
+class Meter:
+    def __init__(self, app: Any, job: Any, provider: Provider, reservation: Any):
+        self.app = app
+        self.job = job
+        self.provider = provider
+        self.reservation = reservation
+        self.started = time.perf_counter()
+        self._tasks: set[asyncio.Task] = set()
+
+    @classmethod
+    async def open(cls, app: Any, job: Any, provider: Provider, task: Task) -> "Meter":
+        model = task.model or provider.default_model
+        estimate = (Decimal(0) if provider.free else
+                    app.budgets.estimate(model, len(job.text), task.max_output_tokens))
+        return cls(app, job, provider, await app.budgets.reserve(job.token, estimate))
+
+    def cost(self, result: Result, cached: bool) -> Decimal | None:
+        # Free only when the free provider itself answered (not a paid fallback).
+        if cached or (self.provider.free and result.provider in (None, self.provider.name)):
+            return Decimal(0)
+        return self.app.prices.cost(result.model, result.input_tokens, result.output_tokens)
+
+    def succeeded(self, result: Result, cached: bool, upstream: float | None) -> Decimal | None:
+        cost = self.cost(result, cached)
+        self._settle(cost)
+        self._record(result.provider or self.provider.name, result.model, result.input_tokens,
+                     result.output_tokens, cost, upstream, 200, None, cached,
+                     response=result.text)
+        return cost
+
+    def failed(self, exc: BaseException) -> None:
+        """A problem answered instead of a result (the provider's, or ours)."""
+        body, _headers = errors.as_problem(exc)
+        self._settle(None)
+        self._record(self.provider.name, self.job.model or self.provider.default_model, 0, 0,
+                     None, None, body["status"], body["code"], False)
+
+    def disconnected(self, text_so_far: str, result: Result | None) -> None:
+        """The client left mid-stream: record what the provider reported, or, when it had
+        not reported yet, an estimate from the text so far (priced like any call)."""
+        from flaskllm.llm.offline import count_tokens  # the same rough count offline uses
+
+        model = result.model if result else self.job.model or self.provider.default_model
+        usage = (result.input_tokens, result.output_tokens) if result else (
+            count_tokens(self.job.text), count_tokens(text_so_far))
+        cost = (Decimal(0) if self.provider.free
+                else self.app.prices.cost(model, usage[0], usage[1]))
+        self._settle(cost)
+        self._record(self.provider.name, model, usage[0], usage[1], cost, None, DISCONNECTED,
+                     "CLIENT_DISCONNECTED", False, response=text_so_far)
+
+    def _settle(self, cost: Decimal | None) -> None:
+        # Off the request's path: the answer does not wait for the budget store.
+        task = asyncio.get_running_loop().create_task(
+            self.app.budgets.settle(self.reservation, cost))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _record(self, provider: str, model: str, input_tokens: int, output_tokens: int,
+                cost: Decimal | None, upstream: float | None, status: int,
+                code: str | None, cached: bool, response: str | None = None) -> None:
+        job = self.job
+        rec = UsageRecord(
+            request_id=job.request_id, token=job.token, operation=job.operation, type=job.type,
+            provider=provider, model=model, input_tokens=input_tokens,
+            output_tokens=output_tokens, cost_usd=cost,
+            latency=time.perf_counter() - self.started, upstream_latency=upstream,
+            status=status, error_code=code, cached=cached, prompt=job.text, response=response)
+        self.app.usage.record(rec)
+        self.app.metrics.observe_record(rec)
+        if job.operation != "webhook.batch":  # a batch logs its totals once (flaskllm/batch.py)
+            state.request_log.get({}).update(
+                type=rec.type, provider=rec.provider, model=rec.model,
+                cache="HIT" if rec.cached else "MISS", input_tokens=rec.input_tokens,
+                output_tokens=rec.output_tokens,
+                cost_usd=None if rec.cost_usd is None else float(rec.cost_usd),
+                upstream_ms=None if upstream is None else round(upstream * 1000, 1),
+                outcome=rec.status, prompt=job.text, **({"code": code} if code else {}))
