@@ -3,21 +3,30 @@
 Point the host's WSGI file at ``application`` here. The ASGI→WSGI bridge (a2wsgi) runs an
 event loop in a thread, which does not survive a fork: so it is built lazily, in the worker
 process that serves, never in a forking master. a2wsgi sends no lifespan events, and FlaskLLM
-does not rely on them (everything is built on first use).
+does not rely on them to start (everything is built on first use); to stop, an ``atexit`` hook
+does what the lifespan's end would: it writes the queued usage records, releases budget holds
+and closes clients, on the bridge's loop, when the worker exits (a reload, a stop).
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import importlib
+import logging
 import os
+import pkgutil
 import threading
 
 from a2wsgi import ASGIMiddleware
 
-# Import the handlers (and the SDKs behind them) now, so the first request does not pay it.
-import flaskllm.operations.examples  # noqa: F401
-import flaskllm.operations.health  # noqa: F401
-import flaskllm.operations.webhook  # noqa: F401
+import flaskllm.operations
 from flaskllm.app import create_app
+
+# Import every handler module (and the SDKs behind them) now, before a forking server forks,
+# so the first request of each worker does not pay for it.
+for _module in pkgutil.iter_modules(flaskllm.operations.__path__):
+    importlib.import_module(f"flaskllm.operations.{_module.name}")
 
 asgi_app = create_app()
 _bridge: ASGIMiddleware | None = None
@@ -37,3 +46,19 @@ def _get_bridge() -> ASGIMiddleware:
 
 def application(environ, start_response):
     return _get_bridge()(environ, start_response)
+
+
+def _close_on_exit() -> None:
+    bridge = _bridge
+    if bridge is None or _bridge_pid != os.getpid():
+        return  # this process never served (a master), or its bridge is a parent's
+    try:
+        asyncio.run_coroutine_threadsafe(asgi_app.state.aclose(), bridge.loop).result(35)
+    except Exception:  # exiting anyway: say what was lost, never hang or raise
+        logging.getLogger("flaskllm").exception("closing the app at exit failed")
+
+
+# Registered with threading's exit hooks, which run before worker threads are joined and
+# before concurrent.futures stops its executors (both happen before plain atexit hooks):
+# writing the usage records needs a thread. The same hook concurrent.futures itself uses.
+getattr(threading, "_register_atexit", atexit.register)(_close_on_exit)

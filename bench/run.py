@@ -1,8 +1,8 @@
 """The FlaskLLM benchmark: one FlaskLLM worker in front of a fake OpenAI-compatible upstream,
 measured against the same upstream called directly, in the same run.
 
-    python bench/run.py           # the full run (~20 minutes, 10 of them the memory run)
-    python bench/run.py --quick   # the same measurements, shorter (~2 minutes)
+    python bench/run.py           # the full run (~15 minutes, 10 of them the memory run)
+    python bench/run.py --quick   # the same measurements, shorter (~2.5 minutes)
 
 Needs wrk (`apt-get install wrk`) and the package installed (`pip install -e .`). Writes
 bench/results/latest.md (the table for the README) and latest.json. Never part of the tests.
@@ -213,7 +213,7 @@ def _pct(values: list[float], p: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short runs (~2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short runs (~2.5 minutes)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"),
                         help="folder for latest.md and latest.json")
     args = parser.parse_args(argv)

@@ -100,7 +100,7 @@ def task_for(app: AppState, job: Job) -> Task:
                "source": job.source, "instruction": job.instruction}
     prompt = app.templates.render(job.template or job.type, context, job.variables)
     return Task(type=job.type, text=job.text, language=job.language, source=job.source,
-                model=job.model, prompt=prompt, schema=typed.data_schema(app.spec, job.type),
+                model=job.model, prompt=prompt, schema=app.data_schema(job.type),
                 options=job.options)
 
 
@@ -109,20 +109,19 @@ async def process(app: AppState, job: Job) -> dict[str, Any]:
     started = time.perf_counter()
     check_length(app, job)
     provider = provider_for(app, job)
-    task = task_for(app, job)
-
+    # The cache key needs only the template's version: the prompt is rendered on a miss.
+    version = app.templates.get(job.template or job.type).version
     upstream: list[float] = []
 
     async def compute() -> Result:
         called = time.perf_counter()
         try:
-            return await answer(app, job, provider, task)
+            return await answer(app, job, provider, task_for(app, job))
         finally:
             upstream.append(time.perf_counter() - called)
 
-    meter = await Meter.open(app, job, provider, task)
+    meter = await Meter.open(app, job, provider)
     # The cache (single-flight included) wraps the provider call; see flaskllm/cache.py.
-    version = task.prompt.version if task.prompt else None
     try:
         result, cached = await app.cache.get_or_compute(
             app.cache.key(job, provider, template_version=version), compute,

@@ -81,6 +81,18 @@ class AppState:
 
         return cache.build(self.settings)
 
+    def data_schema(self, type_: str) -> dict | None:
+        """The JSON schema of ``data`` for a type, from the spec (converted once per type)."""
+        if type_ not in self._data_schemas:
+            from flaskllm.llm.typed import data_schema
+
+            self._data_schemas[type_] = data_schema(self.spec, type_)
+        return self._data_schemas[type_]
+
+    @functools.cached_property
+    def _data_schemas(self) -> dict[str, dict | None]:
+        return {}
+
     @functools.cached_property
     def prompt_validator(self):
         """The spec's Prompt schema as a JSON-schema validator, for items validated one by one

@@ -60,7 +60,7 @@ async def prepare(app: AppState, job: pipeline.Job) -> Prepared:
     provider = pipeline.provider_for(app, job)
     task = pipeline.task_for(app, job)
     version = task.prompt.version if task.prompt else None
-    meter = await Meter.open(app, job, provider, task)
+    meter = await Meter.open(app, job, provider)
     return Prepared(job, provider, task, app.cache.key(job, provider, template_version=version),
                     version, started, meter)
 

@@ -21,9 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from fakes import OPENAI_KEY, openai_server
 from fakes.server import FakeServer, Step
+from flaskllm import db
 from test_wsgi import ROOT, free_port, wait_for, wsgi_env  # noqa: F401 (wsgi_env: fixture)
 
 TOKEN = "w" * 40
@@ -171,14 +173,28 @@ def test_uwsgi_serves_wsgi_py(openai_env, paced_openai, threads):
     # uWSGI's request log names the worker: both served overlapping webhook requests.
     workers = set(re.findall(r"\[pid: (\d+)\|[^\n]*POST /api/v1/webhook ", output))
     assert len(workers) == 2, output
+    # Stopping wrote every usage record still queued in the workers (wsgi.py's atexit hook:
+    # a2wsgi sends no lifespan events): 1 + 6 batch items + 1 stream + 6 overlapping.
+    assert usage_records(openai_env) == 14
+
+
+def usage_records(env: dict) -> int:
+    engine = sa.create_engine(env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(db.usage_records)).scalar()
+    finally:
+        engine.dispose()
 
 
 def test_uwsgi_stops_cleanly_on_sigint(openai_env):
     port = free_port()
     proc = subprocess.Popen(uwsgi_command(port, "--threads", "2"), env=openai_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    wait_for(f"http://127.0.0.1:{port}/api/v1/health")
-    code, output = _stop(proc, signal.SIGINT)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v1/health")
+    finally:
+        code, output = _stop(proc, signal.SIGINT)
     assert code == 0, output
     assert "Traceback" not in output, output
 

@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator, ClassVar, Mapping
 
 TYPES = ("summary", "keywords", "sentiment", "entities", "translation", "custom")
 TYPED = frozenset({"keywords", "sentiment", "entities"})
+MAX_OUTPUT_TOKENS = 1024  # what a task may write (budgets hold this much output in advance)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Task:
     model: str | None = None  # None: the provider's configured default
     prompt: Prompt | None = None  # rendered template; the offline provider works on `text`
     schema: Mapping[str, Any] | None = None  # JSON schema `data` must match, for typed types
-    max_output_tokens: int = 1024
+    max_output_tokens: int = MAX_OUTPUT_TOKENS
     options: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # seconds this attempt may take (set by llm.policy)
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from flaskllm import errors, state
-from flaskllm.llm.base import Provider, Result, Task
+from flaskllm.llm.base import MAX_OUTPUT_TOKENS, Provider, Result
 from flaskllm.usage.records import UsageRecord
 
 log = logging.getLogger("flaskllm.usage")
@@ -36,10 +36,10 @@ class Meter:
         self._tasks: set[asyncio.Task] = set()
 
     @classmethod
-    async def open(cls, app: Any, job: Any, provider: Provider, task: Task) -> "Meter":
-        model = task.model or provider.default_model
+    async def open(cls, app: Any, job: Any, provider: Provider) -> "Meter":
+        model = job.model or provider.default_model
         estimate = (Decimal(0) if provider.free else
-                    app.budgets.estimate(model, len(job.text), task.max_output_tokens))
+                    app.budgets.estimate(model, len(job.text), MAX_OUTPUT_TOKENS))
         return cls(app, job, provider, await app.budgets.reserve(job.token, estimate))
 
     def cost(self, result: Result, cached: bool) -> Decimal | None:
