@@ -79,7 +79,7 @@ async def run(app: AppState, body: Mapping[str, Any], *, request_id: str, token:
                 return await pipeline.process(app, job)
             except ProblemException as exc:
                 return exc
-            except Exception as exc:  # one item's bug must not fail the other items
+            except Exception:  # one item's bug must not fail the other items
                 log.exception("batch item %s failed", job.request_id)
                 return errors.InternalError()
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import weakref
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from flaskllm.llm import policy, typed
 from flaskllm.llm.base import Provider, Result, Task
@@ -22,27 +22,13 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 TOOL_DESCRIPTION = "Record the answer. Call this exactly once with the complete answer."
 
 
-@contextlib.contextmanager
-def translated_errors() -> Iterator[None]:
-    """SDK exceptions → ``policy.Upstream*``, by exception type and status code."""
+def translated_errors() -> contextlib.AbstractContextManager[None]:
+    """SDK exceptions → ``policy.Upstream*`` (see ``policy.sdk_errors``)."""
     # Not imported at module level: loading flaskllm.llm must not cost every server the
     # import of SDKs it never uses (about a second each). Cached after the first time.
     import anthropic
 
-    try:
-        yield
-    except anthropic.APIStatusError as exc:
-        raise policy.UpstreamStatus(exc.status_code,
-                                    policy.retry_after(exc.response.headers)) from exc
-    except anthropic.APITimeoutError as exc:
-        raise policy.UpstreamTimeout("the SDK timed out") from exc
-    except anthropic.APIConnectionError as exc:
-        kind = policy.UpstreamRefused if policy.refused(exc) else policy.UpstreamDisconnect
-        raise kind("connection failed") from exc
-    except (anthropic.APIResponseValidationError, json.JSONDecodeError,
-            UnicodeDecodeError) as exc:
-        # The SDK lets a 2xx body that is not JSON escape as a bare JSONDecodeError.
-        raise policy.UpstreamMalformed("the body is not the API's JSON") from exc
+    return policy.sdk_errors(anthropic)
 
 
 class AnthropicProvider(Provider):
@@ -76,7 +62,9 @@ class AnthropicProvider(Provider):
                 api_key=self.config.get("api_key"),
                 base_url=self.config.get("base_url") or DEFAULT_BASE_URL,
                 max_retries=0,  # llm.policy retries, within the request's deadline
-                http_client=anthropic.DefaultAsyncHttpxClient(limits=limits),
+                # The SDK's aiohttp transport: httpx's own pool scans every connection on each
+                # request and release, which costs most of the CPU at hundreds in flight.
+                http_client=anthropic.DefaultAioHttpClient(limits=limits),
             )
         return client
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import weakref
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from flaskllm.llm import policy, typed
 from flaskllm.llm.base import Provider, Result, Task
@@ -27,26 +27,13 @@ JSON_MODE_INSTRUCTION = ("Answer with only a JSON object, no prose and no code f
                          "matches this JSON schema:\n<schema>\n{schema}\n</schema>")
 
 
-@contextlib.contextmanager
-def translated_errors() -> Iterator[None]:
-    """SDK exceptions → ``policy.Upstream*``, by exception type and status code."""
+def translated_errors() -> contextlib.AbstractContextManager[None]:
+    """SDK exceptions → ``policy.Upstream*`` (see ``policy.sdk_errors``)."""
     # Not imported at module level: loading flaskllm.llm must not cost every server the
     # import of SDKs it never uses (about a second each). Cached after the first time.
     import openai
 
-    try:
-        yield
-    except openai.APIStatusError as exc:
-        raise policy.UpstreamStatus(exc.status_code,
-                                    policy.retry_after(exc.response.headers)) from exc
-    except openai.APITimeoutError as exc:
-        raise policy.UpstreamTimeout("the SDK timed out") from exc
-    except openai.APIConnectionError as exc:
-        kind = policy.UpstreamRefused if policy.refused(exc) else policy.UpstreamDisconnect
-        raise kind("connection failed") from exc
-    except (openai.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        # The SDK lets a 2xx body that is not JSON escape as a bare JSONDecodeError.
-        raise policy.UpstreamMalformed("the body is not the API's JSON") from exc
+    return policy.sdk_errors(openai)
 
 
 class OpenAIProvider(Provider):
@@ -86,7 +73,9 @@ class OpenAIProvider(Provider):
                 api_key=self.config.get("api_key") or NO_KEY,
                 base_url=self.config.get("base_url") or DEFAULT_BASE_URL,
                 max_retries=0,  # llm.policy retries, within the request's deadline
-                http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+                # The SDK's aiohttp transport: httpx's own pool scans every connection on each
+                # request and release, which costs most of the CPU at hundreds in flight.
+                http_client=openai.DefaultAioHttpClient(limits=limits),
             )
         return client
 
