@@ -211,12 +211,22 @@ def _pct(values: list[float], p: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))], 3)
 
 
+def rerender(out: Path) -> None:
+    """latest.md again from latest.json (after a change to report.py)."""
+    (out / "latest.md").write_text(report.markdown(json.loads((out / "latest.json").read_text())))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs (~2.5 minutes)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"),
                         help="folder for latest.md and latest.json")
+    parser.add_argument("--rerender", action="store_true",
+                        help="only write latest.md again from latest.json")
     args = parser.parse_args(argv)
+    if args.rerender:
+        rerender(Path(args.out))
+        return 0
     if not wrk.available():
         sys.exit("bench: wrk is not installed (apt-get install wrk)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -133,9 +133,30 @@ def _create_tables(engine: Engine) -> None:
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets readers (token checks) run while usage records are written.
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    try:
+        _wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _wal(cursor) -> None:
+    """WAL is kept in the file once set. Switching to it needs a moment alone with the file,
+    and SQLite does not wait for that (no busy timeout): workers that open a new database
+    together get "database is locked". Reading the mode needs no lock, so only a database
+    not yet in WAL is switched, retried while another connection holds the lock."""
+    import sqlite3
+
+    for attempt in range(100):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() in ("wal", "memory"):
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.01 * min(attempt + 1, 10))
 
 
 def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
