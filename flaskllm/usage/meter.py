@@ -78,6 +78,8 @@ class Meter:
                      "CLIENT_DISCONNECTED", False, response=text_so_far)
 
     def _settle(self, cost: Decimal | None) -> None:
+        if not self.reservation.counted:  # a token without limits held nothing
+            return
         # Off the request's path: the answer does not wait for the budget store.
         task = asyncio.get_running_loop().create_task(
             self.app.budgets.settle(self.reservation, cost))
