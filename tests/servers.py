@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping, Sequence
 
 import httpx
 
@@ -44,9 +44,13 @@ def cli(env: Mapping[str, str], *args: str, cwd: Path | None = None) -> str:
 
 
 @contextlib.contextmanager
-def serve_processes(env: Mapping[str, str], count: int, logs: Path,
-                    timeout: float = 60.0) -> Iterator[list[str]]:
-    """``count`` servers with ``env``; yields their base URLs once all answer /health."""
+def serve_processes(env: Mapping[str, str], count: int, logs: Path, timeout: float = 60.0, *,
+                    args: Sequence[str] = (),
+                    env_of: Callable[[int], Mapping[str, str]] = lambda n: {},
+                    procs: list | None = None) -> Iterator[list[str]]:
+    """``count`` servers with ``env`` (plus ``env_of(n)`` for server n) and extra ``serve``
+    arguments; yields their base URLs once all answer /health. ``procs`` receives the
+    processes, for tests that look at them."""
     started = []
     try:
         for n in range(count):
@@ -54,9 +58,11 @@ def serve_processes(env: Mapping[str, str], count: int, logs: Path,
             log_path = logs / f"server{n}.log"
             log = open(log_path, "wb")
             proc = subprocess.Popen(
-                [sys.executable, "-m", "flaskllm.cli", "serve", "--port", str(port)],
-                env=dict(env), cwd=logs, stdout=log, stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "flaskllm.cli", "serve", "--port", str(port), *args],
+                env={**env, **env_of(n)}, cwd=logs, stdout=log, stderr=subprocess.STDOUT)
             started.append((proc, f"http://127.0.0.1:{port}", log, log_path))
+            if procs is not None:
+                procs.append(proc)
         deadline = time.monotonic() + timeout
         for proc, url, _, log_path in started:
             while True:

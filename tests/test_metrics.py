@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
-import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -21,7 +18,7 @@ from flaskllm import cli, metrics as metrics_module
 from flaskllm.app import create_app
 from flaskllm.settings import Settings
 from flaskllm.usage import UsageRecord, report
-from servers import clean_env, free_port
+from servers import clean_env, serve_processes
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -187,23 +184,8 @@ def test_several_workers_add_up(tmp_path):
     env = clean_env(ENVIRONMENT="production", API_TOKEN=token, LOG_LEVEL="warning",
                     DATABASE_URL=f"sqlite:///{tmp_path / 'workers.db'}", METRICS_DIR=str(folder),
                     RATE_LIMIT_ENABLED="false")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "flaskllm.cli", "serve", "--port", str(port),
-                             "--workers", "2"], env=env, cwd=tmp_path, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    procs: list = []
+    with serve_processes(env, 1, tmp_path, args=("--workers", "2"), procs=procs) as (url,):
         # Separate connections, at the same time, so that both workers take some.
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(lambda _: httpx.get(url + "/api/v1/health").status_code,
@@ -216,15 +198,7 @@ def test_several_workers_add_up(tmp_path):
             assert total(found, "flaskllm_http_requests_total", operation="health.get") == 41
             assert total(found, "flaskllm_requests_in_flight") == 1
         writers = {path.stem.rsplit("_", 1)[1] for path in folder.glob("counter_*.db")}
-        assert str(proc.pid) not in writers  # the supervisor's start-up check counts nothing
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        assert str(procs[0].pid) not in writers  # the supervisor's start-up check counts nothing
 
 
 def test_dead_workers_leave_no_requests_in_flight(tmp_path):

@@ -4,21 +4,17 @@ the Redis outage policy, and two real `flaskllm serve` processes sharing one cou
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
 from flaskllm import errors, ratelimit, state
 from flaskllm.app import create_app
-from flaskllm.settings import ROOT, Settings, SettingsError
+from flaskllm.settings import Settings, SettingsError
+from servers import clean_env, serve_processes
 
 WEBHOOK = "/api/v1/webhook"
 BODY = {"prompt": "The budget review is on Friday.", "type": "keywords"}
@@ -233,52 +229,17 @@ def test_redis_outage_fail_open_lets_requests_through(settings):
 # Two worker processes sharing Redis --------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def two_servers(redis_settings, tmp_path):
     """Two `flaskllm serve` processes on their own ports, sharing the test's Redis prefix."""
     token = secrets.token_urlsafe(32)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPENAI_", "ANTHROPIC_", "LLM_", "CACHE_", "RATE_LIMIT"))}
-    env.update(ENVIRONMENT="production", API_TOKEN=token, RATE_LIMIT="100",
-               REDIS_URL=redis_settings.redis_url, REDIS_KEY_PREFIX=redis_settings.redis_key_prefix,
-               CACHE_TTL="0", LOG_LEVEL="warning", PYTHONPATH=str(ROOT))
-    servers = []
-    for n in range(2):
-        port = _free_port()
-        log = open(tmp_path / f"server{n}.log", "wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flaskllm.cli", "serve", "--port", str(port)],
-            env={**env, "DATABASE_URL": f"sqlite:///{tmp_path / f'db{n}.sqlite'}"},
-            cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-        servers.append((proc, f"http://127.0.0.1:{port}", log))
-    try:
-        deadline = time.monotonic() + 60
-        for proc, url, _ in servers:
-            while True:
-                assert proc.poll() is None, Path(tmp_path / "server0.log").read_text()
-                try:
-                    if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "a server did not start in 60 s"
-                time.sleep(0.2)
-        yield [url for _, url, _ in servers], token
-    finally:
-        for proc, _, log in servers:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+    env = clean_env(ENVIRONMENT="production", API_TOKEN=token, RATE_LIMIT="100",
+                    REDIS_URL=redis_settings.redis_url,
+                    REDIS_KEY_PREFIX=redis_settings.redis_key_prefix, CACHE_TTL="0",
+                    LOG_LEVEL="warning")
+    with serve_processes(env, 2, tmp_path, env_of=lambda n: {
+            "DATABASE_URL": f"sqlite:///{tmp_path / f'db{n}.sqlite'}"}) as urls:
+        yield urls, token
 
 
 @pytest.mark.services
