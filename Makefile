@@ -36,8 +36,17 @@ check: install
 
 # The benchmark (bench/run.py; README, "Benchmark"): run by hand, never by `make test`.
 # Needs wrk (apt-get install wrk). `make bench BENCH_ARGS=--quick` for the short version.
-bench: install
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+# Its own venv, without the dev extras, holds what a deployment installs: the test tools
+# would otherwise be imported by the server too (httpx loads rich and pygments when present).
+BENCH_VENV ?= .venv-bench
+$(BENCH_VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e .
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache $(NODE_DIR)/node_modules $(NODE_DIR)/addin/dist
+	rm -rf $(VENV) $(BENCH_VENV) instance .pytest_cache $(NODE_DIR)/node_modules $(NODE_DIR)/addin/dist

@@ -21,7 +21,10 @@ import threading
 from a2wsgi import ASGIMiddleware
 
 import flaskllm.operations
+from flaskllm import runtime
 from flaskllm.app import create_app
+
+runtime.fewer_malloc_arenas()  # before the bridge's threads
 
 # Import every handler module (and the SDKs behind them) now, before a forking server forks,
 # so the first request of each worker does not pay for it.
@@ -29,6 +32,7 @@ for _module in pkgutil.iter_modules(flaskllm.operations.__path__):
     importlib.import_module(f"flaskllm.operations.{_module.name}")
 
 asgi_app = create_app()
+runtime.tune_gc()  # before a forking server forks: the workers share these pages
 _bridge: ASGIMiddleware | None = None
 _bridge_pid = 0
 _lock = threading.Lock()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import smtplib
 import ssl
 import threading
@@ -58,20 +59,34 @@ class _Incident:
 
 
 class ErrorRate:
-    """Answers of the last ``window`` seconds and how many of them failed."""
+    """Answers of the last ``window`` seconds and how many of them failed.
+
+    Counted in one-second buckets, so memory is at most ``window`` buckets whatever the
+    request rate: one entry per answer held 225,000 of them (20 MB) at 750 req/s over the
+    default 300 s. An answer leaves the count up to a second late, which a rate over
+    minutes does not notice."""
 
     def __init__(self, window: float):
         self.window = window
-        self._events: deque[tuple[float, bool]] = deque()
+        self._buckets: deque[list[int]] = deque()  # [second, answers, errors], oldest first
+        self._answers = 0
         self._errors = 0
 
     def add(self, error: bool, now: float) -> tuple[int, int]:
-        self._events.append((now, error))
+        second = math.floor(now)
+        if not self._buckets or self._buckets[-1][0] != second:
+            self._buckets.append([second, 0, 0])
+        bucket = self._buckets[-1]
+        bucket[1] += 1
+        bucket[2] += error
+        self._answers += 1
         self._errors += error
         cutoff = now - self.window
-        while self._events and self._events[0][0] < cutoff:
-            self._errors -= self._events.popleft()[1]
-        return len(self._events), self._errors
+        while self._buckets and self._buckets[0][0] + 1 <= cutoff:  # wholly before the window
+            _, answers, errors = self._buckets.popleft()
+            self._answers -= answers
+            self._errors -= errors
+        return self._answers, self._errors
 
 
 class Alerter:

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Iterator
 
+from flaskllm import runtime
 from flaskllm.settings import ROOT, Settings, SettingsError
 
 DEV_TOKEN_NAME = "dev"
@@ -51,6 +52,7 @@ def dev_token(settings: Settings) -> str:
 def cmd_serve(args) -> int:
     import uvicorn
 
+    runtime.fewer_malloc_arenas()  # first: before the threads that would each take one
     settings = _settings()
     # The check's own request is no metric: its app keeps its counts in memory, not in
     # METRICS_DIR with the workers'.
@@ -67,10 +69,19 @@ def cmd_serve(args) -> int:
 
     logs.configure(settings)  # uvicorn's own lines too (log_config=None), in the same format
     with metrics_dir(settings, args.workers):
-        uvicorn.run("flaskllm.app:create_app", factory=True, host=args.host, port=args.port,
+        uvicorn.run("flaskllm.cli:serving_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, reload=args.reload, log_level=settings.log_level,
                     access_log=False, timeout_graceful_shutdown=10, log_config=None)
     return 0
+
+
+def serving_app():
+    """uvicorn's factory, in each worker: the app, then the collector tuned around it."""
+    from flaskllm.app import create_app
+
+    app = create_app()
+    runtime.tune_gc()
+    return app
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from flaskllm import db, errors, state
+from flaskllm.lookups import Lookups
 from flaskllm.ratelimit import client_address
 
 log = logging.getLogger("flaskllm.security")
@@ -60,7 +61,7 @@ class TokenStore:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._cache: dict[str, tuple[TokenInfo | None, float]] = {}
+        self._lookups = Lookups(CACHE_SECONDS)  # by the token's hash
         self._touched: dict[str, float] = {}
 
     def create(self, name: str, *, admin: bool = False) -> str:
@@ -85,13 +86,13 @@ class TokenStore:
         with self.engine.begin() as conn:
             result = conn.execute(db.tokens.update().where(db.tokens.c.name == name)
                                   .values(revoked=True))
-        self._cache.clear()
+        self._lookups.forget()
         return result.rowcount > 0
 
     def delete(self, name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(db.tokens.delete().where(db.tokens.c.name == name))
-        self._cache.clear()
+        self._lookups.forget()
 
     def lookup(self, token: str) -> TokenInfo | None:
         """The token's info if it is known and not revoked (synchronous, hits the database)."""
@@ -110,16 +111,8 @@ class TokenStore:
                          .values(last_used_at=datetime.now(timezone.utc)))
 
     async def verify(self, token: str) -> TokenInfo | None:
-        digest = hash_token(token)
+        info = await self._lookups.get(hash_token(token), self.lookup, token)
         now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > now:
-            info = cached[0]
-        else:
-            info = await asyncio.to_thread(self.lookup, token)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (info, now + CACHE_SECONDS)
         if info is not None and self._touched.get(info.name, 0.0) < now - TOUCH_SECONDS:
             self._touched[info.name] = now
             future = asyncio.get_running_loop().run_in_executor(None, self.touch, info.name)

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from flaskllm.alerts import Alerter
+from flaskllm.alerts import Alerter, ErrorRate
 from flaskllm.settings import Settings
 from fakes.alerts import MailBox, Receiver, free_port
 
@@ -112,6 +112,18 @@ def test_error_rate_fires_once_above_the_threshold_and_resolves_below_half():
         clock.now += 120  # the window forgets the old errors
         run(alerts, lambda: answers(*[200] * 20))
         assert len(hook.received) == 2
+
+
+def test_error_rate_memory_does_not_grow_with_the_request_rate():
+    rate = ErrorRate(window=60)
+    now = 1000.0
+    for i in range(100_000):  # 1,000 answers a second for 100 s, one in ten failing
+        now += 0.001
+        answers, errors = rate.add(i % 10 == 0, now)
+    assert len(rate._buckets) <= 61
+    assert 60_000 <= answers <= 61_000 and errors * 10 == answers
+    answers, errors = rate.add(False, now + 61)  # a minute of silence forgets the rest
+    assert (answers, errors) == (1, 0)
 
 
 def test_provider_errors_count_even_when_not_5xx():

@@ -102,10 +102,26 @@ class OpenAIProvider(Provider):
             request["timeout"] = task.timeout
         return request
 
+    async def _post(self, request: dict[str, Any], stream: bool = False) -> Any:
+        """``POST /chat/completions`` through the SDK client: its transport, auth, timeout,
+        error types and response models, but not ``chat.completions.create()``'s parameter
+        transform, which was a third of the call's CPU (bench/: 0.91 → 0.60 ms a call) and
+        changes nothing in a body of strings, numbers and one JSON schema."""
+        from openai import AsyncStream
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        options: dict[str, Any] = {"security": {"bearer_auth": True}}  # as create() asks
+        if "timeout" in request:
+            options["timeout"] = request.pop("timeout")
+        return await self._client().post(
+            "/chat/completions", body=request, options=options,  # type: ignore[arg-type]
+            cast_to=ChatCompletion, stream=stream,
+            stream_cls=AsyncStream[ChatCompletionChunk])
+
     async def complete(self, task: Task) -> Result:
         request = self._request(task)
         with translated_errors():
-            completion = await self._client().chat.completions.create(**request)
+            completion = await self._post(request)
         choices = getattr(completion, "choices", None)
         from openai.types.chat import ChatCompletion
 
@@ -130,7 +146,7 @@ class OpenAIProvider(Provider):
         parts: list[str] = []
         model, input_tokens, output_tokens = request["model"], 0, 0
         with translated_errors():
-            chunks = await self._client().chat.completions.create(**request)
+            chunks = await self._post(request, stream=True)
             async for chunk in chunks:
                 model = chunk.model or model
                 if chunk.usage:

@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flaskllm import errors
+from flaskllm.lookups import Lookups
 from flaskllm.prices import micros, usd
 
 if TYPE_CHECKING:
@@ -139,22 +140,14 @@ class Budgets:
         self.prices = prices
         self.alerts = alerts
         self.clock = clock
-        self._cache: dict[str, tuple[Limits, float]] = {}
+        self._limits = Lookups(LIMITS_CACHE_SECONDS)
         self._swept = 0.0
         self._logged = float("-inf")
 
     # Limits (the CLI and the admin API) ------------------------------------------------------
 
     async def limits(self, token: str) -> Limits:
-        now = time.monotonic()
-        cached = self._cache.get(token)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        limits = await asyncio.to_thread(self.limits_source.read, token)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[token] = (limits, now + LIMITS_CACHE_SECONDS)
-        return limits
+        return await self._limits.get(token, self.limits_source.read, token)
 
     async def set_limits(self, token: str, **changes: Decimal | int | None) -> Limits:
         """Change some of a token's limits (``daily_usd``, ``monthly_usd``, ``daily_requests``;
@@ -167,7 +160,7 @@ class Budgets:
         values = {names[k]: (micros(Decimal(v)) if k.endswith("usd") and v is not None else v)
                   for k, v in changes.items()}
         limits = await asyncio.to_thread(self.limits_source.write, token, values)
-        self._cache.pop(token, None)
+        self._limits.forget(token)
         # Count what the token already used this day and month, not only what comes next.
         day, month = periods(self.clock())
         await self.store.seed(token, await asyncio.to_thread(
