@@ -16,7 +16,7 @@ MALLOC_ARENAS = 2
 # some 450 objects, so with a thousand in flight full collections of ~450,000 objects ran
 # twice a second, 190 ms each: a third of the CPU. Fewer collections, and the start-up
 # objects moved out of their way (gc.freeze), took a proxied request from 1.27 to 1.01 ms
-# of CPU at 32 connections and from 2.0 to 1.4 ms at 1,000, with the same resident memory.
+# of CPU at 32 connections and from 2.0 to 1.2 ms at 1,000, with the same resident memory.
 GC_THRESHOLDS = (10_000, 50, 100)
 
 
