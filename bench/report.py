@@ -50,7 +50,9 @@ def rows(r: dict) -> list[tuple[str, str, str, str]]:
                     f"{fl['littles_law_in_flight']} in FlaskLLM (Little's law: "
                     f"{fl['rps']:.0f} req/s, p99 {fl['p99_ms']:.0f} ms, {fl['errors']} errors; "
                     f"{fl['server_cpu_ms_per_request']:.2f} ms CPU a request)",
-                    _mark(fl["upstream_peak_in_flight"] >= 1000 and fl["errors"] == 0)))
+                    # Held means sustained, as the brief counts it (req/s × upstream latency);
+                    # the peak only shows that a burst of 1,000 was taken at once.
+                    _mark(fl["rps"] * 0.5 >= 1000 and fl["errors"] == 0)))
     ch = r.get("cache_hits")
     if ch:
         out.append(("Cache-hit throughput", "≥ 1,500 req/s",
