@@ -76,7 +76,7 @@ async def run(app: AppState, body: Mapping[str, Any], *, request_id: str, token:
     async def one(job: pipeline.Job) -> Any:
         async with bound:
             try:
-                return await pipeline.process(app, job)
+                return await pipeline.answer(app, job)
             except ProblemException as exc:
                 return exc
             except Exception:  # one item's bug must not fail the other items
@@ -93,13 +93,20 @@ async def run(app: AppState, body: Mapping[str, Any], *, request_id: str, token:
     results = [_result(app, index, outcome) for index, outcome in enumerate(outcomes)]
     succeeded = sum(1 for r in results if r["status"] == 200)
     usages = [r["result"]["usage"] for r in results if r["status"] == 200]
-    costs = [u["cost_usd"] for u in usages]
     state.request_log.get({}).update(
-        items=len(results), failed=len(results) - succeeded,
-        input_tokens=sum(u["input_tokens"] for u in usages),
-        output_tokens=sum(u["output_tokens"] for u in usages),
-        cost_usd=None if None in costs else round(sum(costs), 6))
+        items=len(results), failed=len(results) - succeeded, **_totals(usages))
     return {"succeeded": succeeded, "failed": len(results) - succeeded, "results": results}
+
+
+def _totals(usages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The items' usage summed; unknown (None) when any item's is."""
+    totals: dict[str, Any] = {}
+    for name in ("input_tokens", "output_tokens", "cost_usd"):
+        values = [u[name] for u in usages]
+        totals[name] = None if None in values else sum(values)
+    if totals["cost_usd"] is not None:
+        totals["cost_usd"] = round(totals["cost_usd"], 6)
+    return totals
 
 
 def _result(app: AppState, index: int, outcome: Any) -> dict[str, Any]:

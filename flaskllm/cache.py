@@ -1,25 +1,30 @@
 """The result cache: an exact-match cache of provider answers, with single-flight.
 
-    result, cached = await app.cache.get_or_compute(app.cache.key(job, provider), compute)
-    result = await app.cache.lookup(key)            # streaming: look up, stream on a miss,
-    await app.cache.store_result(key, result, ...)  # then store what was streamed
+    slot = await app.cache.claim(app.cache.key(job, provider, template_version=v))
+    if slot.result is not None: ...                 # a hit, or an identical call's answer
+    else: compute, then await slot.fill(result)     # or await slot.abandon(exc)
+
+The pipeline (flaskllm/pipeline.py) is its one user: single, batch and stream requests alike.
 
 The key is a SHA-256 over everything that changes the answer: every field of the Job except
 the few in ``NOT_IN_KEY`` (so a field added to Job later is in the key unless someone decides
 otherwise), the provider and the model that will answer, any ``extra`` the caller passes (the
 template version), the normalized prompt and, with CACHE_SCOPE=token, the token's *name*.
 The normalized prompt is NFC, with runs of whitespace collapsed and the ends stripped; for the
-types whose answer points into the text by offset (entities) the text is used exactly as sent,
-since a cached offset into a differently spaced text would be wrong.
+types whose answer points into the text by offset (``exact_text`` in flaskllm/llm/processing.py:
+entities) the text is used exactly as sent, since a cached offset into a differently spaced text
+would be wrong.
 
 Storage is chosen by settings, the code above cannot tell which: a bounded in-memory LRU (per
 worker process), or Redis with CACHE_URL or REDIS_URL. Values are JSON in both, the provider's
 ``Result`` fields plus the provider name and template version, so both behave the same.
 
 Single-flight: identical requests in flight at the same time in one process share one upstream
-call (an asyncio future per key). Across processes, on Redis, the first claims the key with a
-short ``SET NX PX`` lock and the others wait for its value (polling), or compute themselves if
-the lock holder fails or the wait exceeds REQUEST_TIMEOUT.
+call: the first one's slot computes (and streams, for a stream), the others wait on a future
+for its answer. A failure is shared too; a first request that went away (a client that
+disconnected) hands the key on, and the next waiter computes. Across processes, on Redis, the
+first claims the key with a short ``SET NX PX`` lock and the others wait for its value
+(polling), or compute themselves if the lock holder fails or the wait exceeds REQUEST_TIMEOUT.
 
 A Redis outage degrades to no caching: logged once a minute, never a failed request.
 """
@@ -36,6 +41,7 @@ import unicodedata
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable
 
+from flaskllm.llm import processing
 from flaskllm.llm.base import Result
 from flaskllm.redisutil import Outage, connect
 from flaskllm.settings import Settings
@@ -46,7 +52,6 @@ KEY_VERSION = "v1"  # bump when the key or the value format changes: old entries
 # Job fields that do not change the answer. Every other field is part of the key.
 NOT_IN_KEY = frozenset({"text", "request_id", "token", "no_cache", "provider", "model",
                         "operation"})
-EXACT_TEXT_TYPES = frozenset({"entities"})  # answers with character offsets into the text
 POLL_SECONDS = 0.05  # how often a worker waiting for another worker's answer looks for it
 
 
@@ -213,6 +218,49 @@ class RedisStore:
 # The cache ---------------------------------------------------------------------------------
 
 
+class _HandedOn(Exception):
+    """The request computing a key went away without an answer: the next waiter computes."""
+
+
+class Slot:
+    """One request's place in the cache for one key: ``result`` when the answer was there
+    (stored, or shared by an identical request in flight), else the duty to ``fill`` it (or
+    ``abandon`` it)."""
+
+    def __init__(self, cache: "Cache", key: str, result: Result | None = None, *,
+                 store: bool = False, claimed: bool = False,
+                 flight: asyncio.Future | None = None):
+        self.cache = cache
+        self.key = key
+        self.result = result
+        self._store = store
+        self._claimed = claimed
+        self._flight = flight
+
+    async def fill(self, result: Result) -> None:
+        """Store ``result`` for CACHE_TTL and hand it to the identical requests waiting."""
+        if self._flight is not None and not self._flight.done():
+            self._flight.set_result(result)
+        try:
+            if self._store:
+                value = encode(result, result.provider or "", None)
+                await self.cache.store.release(self.key, value, self.cache.ttl, self._claimed)
+        finally:
+            self.cache._landed(self.key, self._flight)
+
+    async def abandon(self, exc: BaseException) -> None:
+        """No answer: the waiters get the same failure, or compute themselves when this
+        request went away (cancelled, or its stream closed)."""
+        if self._flight is not None and not self._flight.done():
+            gone = not isinstance(exc, Exception)  # CancelledError, GeneratorExit
+            self._flight.set_exception(_HandedOn() if gone else exc)
+        try:
+            if self._claimed:
+                await self.cache.store.release(self.key, None, self.cache.ttl, True)
+        finally:
+            self.cache._landed(self.key, self._flight)
+
+
 class Cache:
     """The cache in front of the provider call; see the module's docstring."""
 
@@ -231,7 +279,7 @@ class Cache:
         if self._key_fields is None:
             self._key_fields = tuple(f.name for f in dataclasses.fields(job)
                                      if f.name not in NOT_IN_KEY)
-        text = job.text if job.type in EXACT_TEXT_TYPES else normalize(job.text)
+        text = job.text if processing.get(job.type).exact_text else normalize(job.text)
         parts = {name: getattr(job, name) for name in self._key_fields}
         parts.update(extra)
         parts["provider"] = provider.name
@@ -241,72 +289,61 @@ class Cache:
         blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=_plain)
         return KEY_VERSION + ":" + _digest(blob)
 
-    async def lookup(self, key: str) -> Result | None:
-        """The cached result for ``key``, or None (streaming looks up before it streams)."""
-        if not self.enabled:
-            return None
-        return _decoded(await self.store.get(key))
-
-    async def store_result(self, key: str, result: Result, *, provider: str = "",
-                           template_version: Any = None) -> None:
-        """Store ``result`` under ``key`` for CACHE_TTL (streaming stores what it streamed)."""
-        if self.enabled:
-            await self.store.set(key, encode(result, provider, template_version), self.ttl)
-
-    async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[Result]], *,
-                             refresh: bool = False, provider: str = "",
-                             template_version: Any = None) -> tuple[Result, bool]:
-        """The cached result for ``key``, or ``compute()``'s (stored for CACHE_TTL), and
-        whether this request made no upstream call of its own (a hit, or a share of an
-        identical request's call in flight). ``refresh`` (Cache-Control: no-cache) skips the
+    async def claim(self, key: str, *, refresh: bool = False) -> Slot:
+        """This request's slot for ``key``: a hit (``slot.result``), or the duty to compute,
+        then ``fill`` or ``abandon`` it. ``refresh`` (Cache-Control: no-cache) skips the
         lookup and the sharing, and stores the fresh answer."""
         if not self.enabled:
-            return await compute(), False
+            return Slot(self, key)
         if refresh:
-            result = await compute()
-            await self.store_result(key, result, provider=provider,
-                                    template_version=template_version)
-            return result, False
-        flight = self._flights.get(key)
-        if flight is None:
-            # A hit is answered here, with no task: the common case stays cheap.
-            result = _decoded(await self.store.get(key))
-            if result is not None:
-                return result, True
-            flight = self._flights.get(key)  # one may have started while we looked
+            return Slot(self, key, store=True)
+        while True:
+            flight = self._flights.get(key)
             if flight is None:
-                flight = asyncio.ensure_future(
-                    self._fill(key, compute, provider, template_version))
-                self._flights[key] = flight
-                flight.add_done_callback(lambda done: self._landed(key, done))
-                # Shielded: a client that goes away cancels its own wait, not the shared call.
-                return await asyncio.shield(flight)
-        result, _ = await asyncio.shield(flight)
-        return result, True
+                # A hit is answered here, with no future: the common case stays cheap.
+                result = _decoded(await self.store.get(key))
+                if result is not None:
+                    return Slot(self, key, result)
+                flight = self._flights.get(key)  # one may have started while we looked
+                if flight is None:
+                    return await self._lead(key)
+            try:
+                # Shielded: a waiter that goes away cancels its own wait, not the future.
+                return Slot(self, key, await asyncio.shield(flight))
+            except _HandedOn:
+                continue  # the first request went away: look again (and maybe compute)
 
-    def _landed(self, key: str, flight: asyncio.Future) -> None:
-        if self._flights.get(key) is flight:
-            del self._flights[key]
-        if not flight.cancelled():
-            flight.exception()  # retrieved: a failure nobody waits for any more is not logged
-
-    async def _fill(self, key: str, compute, provider: str,
-                    template_version: Any) -> tuple[Result, bool]:
-        claimed = await self.store.claim(key, self.lock_seconds)
-        if not claimed:  # another process is computing this key: wait for its answer
-            result = _decoded(await self.store.wait(key, self.lock_seconds))
-            if result is not None:
-                return result, True
-        value = None
+    async def _lead(self, key: str) -> Slot:
+        """Become the request that computes ``key`` (here; across processes, on Redis, the
+        one holding the key's lock, or else a waiter for the holder's answer)."""
+        flight = asyncio.get_running_loop().create_future()
+        flight.add_done_callback(_retrieved)
+        self._flights[key] = flight
         try:
-            result = await compute()
-            value = encode(result, provider, template_version)
-        finally:
-            await self.store.release(key, value, self.ttl, claimed)
-        return result, False
+            claimed = await self.store.claim(key, self.lock_seconds)
+            if not claimed:  # another process is computing this key: wait for its answer
+                result = _decoded(await self.store.wait(key, self.lock_seconds))
+                if result is not None:
+                    flight.set_result(result)
+                    self._landed(key, flight)
+                    return Slot(self, key, result)
+        except BaseException:
+            flight.set_exception(_HandedOn())
+            self._landed(key, flight)
+            raise
+        return Slot(self, key, store=True, claimed=claimed, flight=flight)
+
+    def _landed(self, key: str, flight: asyncio.Future | None) -> None:
+        if flight is not None and self._flights.get(key) is flight:
+            del self._flights[key]
 
     async def aclose(self) -> None:
         await self.store.aclose()
+
+
+def _retrieved(flight: asyncio.Future) -> None:
+    if not flight.cancelled():
+        flight.exception()  # retrieved: a failure nobody waits for any more is not logged
 
 
 def _decoded(raw: bytes | None) -> Result | None:

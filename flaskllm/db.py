@@ -38,8 +38,8 @@ usage_records = sa.Table(
     sa.Column("type", sa.String(20), nullable=False),
     sa.Column("provider", sa.String(64), nullable=False),
     sa.Column("model", sa.String(200), nullable=False),
-    sa.Column("input_tokens", sa.Integer, nullable=False),
-    sa.Column("output_tokens", sa.Integer, nullable=False),
+    sa.Column("input_tokens", sa.Integer),  # NULL: the provider did not say (unknown)
+    sa.Column("output_tokens", sa.Integer),
     sa.Column("cost_micros", sa.BigInteger),  # NULL: the model has no price
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("upstream_ms", sa.Float),

@@ -22,7 +22,8 @@
                ├── InternalError         500 INTERNAL_ERROR
                ├── ProviderError         502 PROVIDER_ERROR
                │    ├── ProviderAuth     502 PROVIDER_AUTH
-               │    └── ProviderBadOutput 502 PROVIDER_BAD_OUTPUT
+               │    ├── ProviderBadOutput 502 PROVIDER_BAD_OUTPUT
+               │    └── ProviderEmptyAnswer 502 PROVIDER_EMPTY_ANSWER
                ├── ServiceUnavailable    503 SERVICE_UNAVAILABLE
                │    └── ProviderNotConfigured 503 PROVIDER_NOT_CONFIGURED
                └── ProviderTimeout       504 PROVIDER_TIMEOUT
@@ -202,6 +203,12 @@ class ProviderBadOutput(ProviderError):
     """The LLM provider's answer did not match the schema, even after a repair attempt."""
 
     code = "PROVIDER_BAD_OUTPUT"
+
+
+class ProviderEmptyAnswer(ProviderError):
+    """The LLM provider's answer had no text and no data (it ran out of tokens or stopped)."""
+
+    code = "PROVIDER_EMPTY_ANSWER"
 
 
 class ServiceUnavailable(APIProblem):

@@ -1,36 +1,39 @@
-"""The request pipeline: the one place that decides the order of the steps around an LLM call.
+"""The request pipeline: the one place that orders the steps around an LLM call.
 
-    Job ─▶ provider (allow-list: provider and model; key) ─▶ type supported?
-        ─▶ prompt template (sandboxed; its version joins the cache key) ─▶ cache (single-flight)
-        ─▶ on a miss: provider call (deadline, retries, fallback: flaskllm.llm.policy)
-                      ─▶ typed data checked against the spec's schema, one repair attempt
-        ─▶ shape the reply (summary, typed data, usage, timing, template version)
+    events = pipeline.run(app, job)            # an async iterator of Delta(text)…, then Done
+    async for event in events: ...             # single: drain it (``answer``); stream: SSE
 
-Around the cache and the call, each item is metered (flaskllm/usage/meter.py): the token's
-budget is held before (429 BUDGET_EXCEEDED), and after it the cost is priced, the budget
-settled and a usage record queued, for a result and for a problem alike.
+    admission  length · provider (allow-list: provider, model, key) · type · template
+               · budget hold (429 BUDGET_EXCEEDED)          a refusal here is a plain problem
+    cache      lookup / single-flight (flaskllm/cache.py)   a hit: one Delta, then Done
+    on a miss  render the template (sandboxed; its version is in the cache key)
+               · flaskllm/llm/policy.py: deadline, retries, Retry-After, fallback, all before
+                 the first delta; after it a failure ends the answer with its problem
+               · typed data checked against the spec's schema, one repair attempt
+    finally    the meter: budget settled, usage record written, for a result, a problem,
+               a bug and a client that went away alike (flaskllm/usage/meter.py)
 
 The rate limit is counted before, by the operation (``await app.limiter.hit(token, cost)``),
-because a batch counts all its items at once.
-
-The single, batch and stream operations all call into this module, so they share it.
+because a batch counts all its items at once. Single, batch and stream requests all run
+``run``; nothing else calls a provider.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping
-
-from connexion.exceptions import ProblemException
+from typing import Any, AsyncIterator, Mapping
 
 from flaskllm import errors
-from flaskllm.llm import policy, typed
-from flaskllm.llm.base import Prompt, Provider, Result, Task
+from flaskllm.llm import policy, processing, typed
+from flaskllm.llm.base import Prompt, Provider, Result, Task, add_tokens
 from flaskllm.state import AppState
+from flaskllm.templates import Template
 from flaskllm.usage.meter import Meter
 
 log = logging.getLogger("flaskllm.pipeline")
@@ -75,6 +78,128 @@ class Job:
         )
 
 
+@dataclass(frozen=True)
+class Delta:
+    """A piece of the answer's text, as the provider wrote it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The end of an answer: the response body (``ProcessResult`` in the spec)."""
+
+    body: dict[str, Any]
+
+
+Event = Delta | Done
+
+
+class Run:
+    """The events of one job: ``Delta``… then exactly one ``Done``; a problem is raised
+    instead of ``Done``. ``await run.admit()`` passes admission first (its refusals raise as
+    plain problems, before anything is sent); iterating does it implicitly."""
+
+    def __init__(self, app: AppState, job: Job, *, gap: float | None = None):
+        self._steps = _steps(app, job, gap)
+        self._admitted = False
+
+    async def admit(self) -> None:
+        if not self._admitted:
+            self._admitted = True
+            await anext(self._steps)  # up to the yield after the budget hold
+
+    def __aiter__(self) -> "Run":
+        return self
+
+    async def __anext__(self) -> Event:
+        await self.admit()
+        return await anext(self._steps)
+
+    async def aclose(self) -> None:
+        await self._steps.aclose()
+
+
+def run(app: AppState, job: Job, *, streaming: bool = False) -> Run:
+    """The job's events. ``streaming``: once the answer flows, REQUEST_TIMEOUT bounds each
+    wait between deltas (a long answer that keeps coming is not cut off); otherwise the whole
+    answer is due within REQUEST_TIMEOUT."""
+    return Run(app, job, gap=app.settings.request_timeout if streaming else None)
+
+
+async def answer(app: AppState, job: Job) -> dict[str, Any]:
+    """Run one job to its end and return the response body (single and batch requests)."""
+    async with contextlib.aclosing(run(app, job)) as events:
+        async for event in events:
+            if isinstance(event, Done):
+                return event.body
+    raise AssertionError("unreachable")  # run ends with Done or raises
+
+
+_ADMITTED = object()  # the marker _steps yields once admission has passed
+
+
+async def _steps(app: AppState, job: Job, gap: float | None) -> AsyncIterator[Any]:
+    started = time.perf_counter()
+    check_length(app, job)
+    provider = provider_for(app, job)
+    template = app.templates.get(job.template or job.type)
+    meter = await Meter.open(app, job, provider, prompt_chars(app, job, template))
+    written: list[str] = []
+    try:
+        yield _ADMITTED
+        slot = await app.cache.claim(
+            app.cache.key(job, provider, template_version=template.version),
+            refresh=job.no_cache)
+        if slot.result is not None:  # no upstream call of its own: a hit, or a shared call
+            result, cached, upstream = slot.result, True, None
+            cost = meter.succeeded(result, cached, upstream)
+            yield Delta(result.text)
+        else:
+            called = time.perf_counter()
+            try:
+                async with contextlib.aclosing(_compute(app, job, provider, gap)) as pieces:
+                    async for piece in pieces:
+                        if isinstance(piece, Result):
+                            result = piece
+                        else:
+                            written.append(piece)
+                            yield Delta(piece)
+            except BaseException as exc:
+                await slot.abandon(exc)
+                raise
+            upstream, cached = time.perf_counter() - called, False
+            await slot.fill(result)
+            cost = meter.succeeded(result, cached, upstream)
+        yield Done(shape(job, provider, result, time.perf_counter() - started, cached=cached,
+                         template_version=template.version, cost=cost))
+    except BaseException as exc:  # a problem, a bug, or the client went away (the caller logs)
+        meter.ended(exc, "".join(written))
+        raise
+
+
+async def _compute(app: AppState, job: Job, provider: Provider,
+                   gap: float | None) -> AsyncIterator[str | Result]:
+    """On a miss: render, then the provider call within REQUEST_TIMEOUT (retries and
+    fallbacks included), its deltas, then the Result, for typed types with its ``data``
+    checked (one repair attempt by the provider that answered)."""
+    deadline = policy.Deadline(app.settings.request_timeout)
+    task = task_for(app, job)
+    # A model the request chose belongs to its provider: fallbacks use their own default.
+    chain = [(p, task if p is provider else dataclasses.replace(task, model=None))
+             for p in app.providers.chain(provider, job.type)]
+    result, answered, used = None, provider, task
+    async with contextlib.aclosing(policy.stream(chain, deadline, gap=gap)) as pieces:
+        async for answered, used, piece in pieces:
+            if isinstance(piece, Result):
+                result = piece
+            else:
+                yield piece
+    assert result is not None  # policy.stream ends with the Result or raises
+    result.provider = answered.name
+    yield await typed_answer(app, job, answered, used, result, deadline)
+
+
 def check_length(app: AppState, job: Job) -> None:
     if len(job.text) > app.settings.max_prompt_length:
         raise errors.PromptTooLong(
@@ -94,6 +219,22 @@ def provider_for(app: AppState, job: Job) -> Provider:
     return provider
 
 
+_SCHEMA_CHARS: dict[str, int] = {}  # per type: the JSON schema a typed request carries
+
+
+def prompt_chars(app: AppState, job: Job, template: Template) -> int:
+    """The rendered prompt's size, at most, without rendering it (a render costs ~0.14 ms,
+    which a cache hit never pays): the template's own text, what the request puts in, and
+    the schema a typed request sends along."""
+    if job.type not in _SCHEMA_CHARS:
+        schema = app.data_schema(job.type)
+        _SCHEMA_CHARS[job.type] = 0 if schema is None else len(json.dumps(
+            typed.envelope(schema), ensure_ascii=False))
+    supplied = (len(job.text) + len(job.instruction or "") + len(job.language or "")
+                + sum(len(str(v)) for v in job.variables.values()))
+    return template.static_chars + supplied + _SCHEMA_CHARS[job.type]
+
+
 def task_for(app: AppState, job: Job) -> Task:
     """The task with its rendered prompt; the user's text enters the template as data."""
     context = {"text": job.text, "type": job.type, "language": job.language,
@@ -102,48 +243,6 @@ def task_for(app: AppState, job: Job) -> Task:
     return Task(type=job.type, text=job.text, language=job.language, source=job.source,
                 model=job.model, prompt=prompt, schema=app.data_schema(job.type),
                 options=job.options)
-
-
-async def process(app: AppState, job: Job) -> dict[str, Any]:
-    """Run one job and return the response body (``ProcessResult`` in the spec)."""
-    started = time.perf_counter()
-    check_length(app, job)
-    provider = provider_for(app, job)
-    # The cache key needs only the template's version: the prompt is rendered on a miss.
-    version = app.templates.get(job.template or job.type).version
-    upstream: list[float] = []
-
-    async def compute() -> Result:
-        called = time.perf_counter()
-        try:
-            return await answer(app, job, provider, task_for(app, job))
-        finally:
-            upstream.append(time.perf_counter() - called)
-
-    meter = await Meter.open(app, job, provider)
-    # The cache (single-flight included) wraps the provider call; see flaskllm/cache.py.
-    try:
-        result, cached = await app.cache.get_or_compute(
-            app.cache.key(job, provider, template_version=version), compute,
-            refresh=job.no_cache, provider=provider.name, template_version=version)
-    except ProblemException as exc:
-        meter.failed(exc)
-        raise
-    cost = meter.succeeded(result, cached, upstream[0] if upstream else None)
-    return shape(job, provider, result, time.perf_counter() - started, cached=cached,
-                 template_version=version, cost=cost)
-
-
-async def answer(app: AppState, job: Job, provider: Provider, task: Task) -> Result:
-    """The provider call within REQUEST_TIMEOUT (retries and fallbacks included), then, for
-    typed types, the check of ``data`` with one repair attempt by the provider that answered."""
-    deadline = policy.Deadline(app.settings.request_timeout)
-    # A model the request chose belongs to its provider: fallbacks use their own default.
-    chain = [(p, task if p is provider else dataclasses.replace(task, model=None))
-             for p in app.providers.chain(provider, job.type)]
-    answered, used, result = await policy.with_fallback(chain, deadline)
-    result.provider = answered.name
-    return await typed_answer(app, job, answered, used, result, deadline)
 
 
 async def typed_answer(app: AppState, job: Job, provider: Provider, task: Task,
@@ -158,7 +257,7 @@ async def typed_answer(app: AppState, job: Job, provider: Provider, task: Task,
         log.info("provider %s gave invalid %s output (%s); asking it to repair",
                  provider.name, job.type, bad.reason)
         repair = dataclasses.replace(task, prompt=repair_prompt(app, task.prompt, bad))
-    _, _, again = await policy.with_fallback([(provider, repair)], deadline)
+    _, _, again = await policy.complete([(provider, repair)], deadline)
     try:
         fixed = checked(job, task, again)
     except typed.BadOutput as bad:
@@ -166,8 +265,9 @@ async def typed_answer(app: AppState, job: Job, provider: Provider, task: Task,
             f"The {provider.name} provider's answer for {job.type} did not match the schema, "
             f"even after a repair attempt: {bad.reason}.") from bad
     fixed.provider = provider.name
-    fixed.input_tokens += result.input_tokens  # both calls were spent on this answer
-    fixed.output_tokens += result.output_tokens
+    # Both calls were spent on this answer.
+    fixed.input_tokens = add_tokens(fixed.input_tokens, result.input_tokens)
+    fixed.output_tokens = add_tokens(fixed.output_tokens, result.output_tokens)
     return fixed
 
 
@@ -177,7 +277,8 @@ def checked(job: Job, task: Task, result: Result) -> Result:
     wrote_json = result.data is None
     data = typed.unwrap(result.text, task.schema) if wrote_json else result.data
     data = typed.check(job.type, data, task.schema, job.text)
-    text = typed.summary_of(job.type, data) if wrote_json or not result.text else result.text
+    text = processing.get(job.type).summary(data) if wrote_json or not result.text \
+        else result.text
     return dataclasses.replace(result, data=data, text=text)
 
 
@@ -203,7 +304,7 @@ def shape(job: Job, provider: Provider, result: Result, elapsed: float,
         "cached": cached,
         "template_version": template_version,
         "usage": {
-            "input_tokens": result.input_tokens,
+            "input_tokens": result.input_tokens,  # None: the provider did not say
             "output_tokens": result.output_tokens,
             "cost_usd": None if cost is None else float(cost),  # priced by the Meter
         },

@@ -49,6 +49,13 @@ SOURCES = {"email": "an email", "meeting": "meeting notes", "document": "a docum
            "chat": "a chat conversation", "excel": "a spreadsheet cell"}
 
 
+class _TrueEmpty(str):
+    """An empty string that is true in a condition (for ``Template.static_chars``)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
 @dataclass(frozen=True)
 class Template:
     name: str
@@ -56,6 +63,9 @@ class Template:
     description: str
     variables: tuple[str, ...]  # what the request may supply in `variables`
     builtin: bool
+    # Characters of the rendered prompt besides what the request puts in (text, instruction,
+    # variables), at most: what a budget holds for the template without rendering it.
+    static_chars: int = 0
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "description": self.description,
@@ -102,7 +112,22 @@ class Catalog:
         variables = sorted(meta.find_undeclared_variables(parsed) - CONTEXT
                            - set(self.env.globals))
         return Template(name, f"{fields.get('version', 0)}+{digest}",
-                        str(fields.get("description", "")).strip(), tuple(variables), builtin)
+                        str(fields.get("description", "")).strip(), tuple(variables), builtin,
+                        self._static_chars(compiled, variables))
+
+    @staticmethod
+    def _static_chars(compiled: jinja2.Template, variables: list[str]) -> int:
+        """The longest the template renders with every value empty: once with empty values
+        that read as true (each ``{% if %}`` taken), once with plain ones (each ``else``)."""
+        longest = 0
+        for empty in (_TrueEmpty(), ""):
+            ctx = compiled.new_context(dict.fromkeys([*CONTEXT, *variables], empty))
+            try:
+                size = sum(len("".join(compiled.blocks[b](ctx))) for b in ("system", "user"))
+            except jinja2.TemplateError:  # a branch needs a real value: the other one counts
+                continue
+            longest = max(longest, size)
+        return longest
 
     def list(self) -> list[Template]:
         return [t for name, t in sorted(self.templates.items()) if NAME.fullmatch(name)]

@@ -1,9 +1,11 @@
 """The provider contract: what the pipeline hands a provider and what it gets back.
 
 A provider is one small class: a ``name``, whether it ``needs_key`` and which setting holds
-that key, one ``complete()`` and, optionally, a ``stream()``. Providers translate their SDK's
-errors at this boundary into the problems of ``flaskllm.errors`` (``raise ... from exc``), so
-nothing above ``flaskllm.llm`` imports an SDK or sees its exceptions.
+that key, the types it ``supports``, and one ``stream()`` generator that yields the answer's
+text as it is written and ends with one ``Result``. ``complete()`` drains that stream, so a
+provider has one code path for both. Providers translate their SDK's errors at this boundary,
+by type, into ``flaskllm.llm.policy``'s ``Upstream*`` tree (``raise ... from exc``), so nothing
+above ``flaskllm.llm`` imports an SDK or sees its exceptions.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, ClassVar, Mapping
 
-TYPES = ("summary", "keywords", "sentiment", "entities", "translation", "custom")
-TYPED = frozenset({"keywords", "sentiment", "entities"})
 MAX_OUTPUT_TOKENS = 1024  # what a task may write (budgets hold this much output in advance)
 
 
@@ -49,23 +49,28 @@ class Task:
 class Result:
     """What a provider answered: the text (the response's ``summary``), the typed ``data``
     (None when the provider only wrote text and the pipeline should shape it), the model
-    that answered and the token counts the provider reported."""
+    that answered and the token counts the provider reported (None: it did not say, which
+    is unknown, not 0)."""
 
     text: str
     data: Any
     model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
     provider: str | None = None  # the provider that answered (set by the pipeline: fallback)
 
 
+def add_tokens(a: int | None, b: int | None) -> int | None:
+    """Counts of two calls spent on one answer; unknown if either is."""
+    return None if a is None or b is None else a + b
+
+
 class Provider(abc.ABC):
-    """One LLM backend. Subclasses set the class attributes and implement ``complete``."""
+    """One LLM backend. Subclasses set the class attributes and implement ``stream``."""
 
     name: ClassVar[str]
     needs_key: ClassVar[bool] = False
     key_setting: ClassVar[str | None] = None  # the setting that holds the key, for error messages
-    supports: ClassVar[frozenset[str]] = frozenset(TYPES)
     free: ClassVar[bool] = False  # runs locally at no cost (usage.cost_usd is 0, not unknown)
     # Config key → the setting the registry reads it from (api_key, model, models, base_url).
     settings_map: ClassVar[Mapping[str, str]] = {}
@@ -78,18 +83,33 @@ class Provider(abc.ABC):
     def default_model(self) -> str:
         return self.config.get("model", self.name)
 
+    @property
+    def supports(self) -> frozenset[str]:
+        """The processing types this provider can do: every type, for a language model."""
+        from flaskllm.llm import processing
+
+        return frozenset(processing.names())
+
     @abc.abstractmethod
+    def stream(self, task: Task) -> AsyncIterator[str | Result]:
+        """Yield text deltas as they are written, then one final ``Result`` (whose ``text``
+        is the deltas joined, or the JSON of a typed answer)."""
+
     async def complete(self, task: Task) -> Result:
-        """Answer one task."""
+        """The whole answer: the stream, drained."""
+        result = None
+        stream = self.stream(task)
+        try:
+            async for piece in stream:
+                if isinstance(piece, Result):
+                    result = piece
+        finally:
+            await stream.aclose()
+        if result is None:
+            from flaskllm.llm.policy import UpstreamMalformed
 
-    async def stream(self, task: Task) -> AsyncIterator[str | Result]:
-        """Yield text deltas as they are written, then one final ``Result``.
-
-        The default answers in one piece; providers that can stream override it."""
-        result = await self.complete(task)
-        if result.text:
-            yield result.text
-        yield result
+            raise UpstreamMalformed("the stream ended without a result")
+        return result
 
     async def aclose(self) -> None:
         """Release clients and connections."""

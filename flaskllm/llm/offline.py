@@ -15,11 +15,12 @@ import math
 import re
 import threading
 from collections import Counter
-from typing import Any, AsyncIterator, Callable
+from typing import AsyncIterator
 
 from flaskllm import errors
+from flaskllm.llm import processing
 from flaskllm.llm.base import Provider, Result, Task
-from flaskllm.llm.offline_entities import STOPWORDS, extract_entities, render_entities
+from flaskllm.llm.offline_entities import STOPWORDS, extract_entities  # noqa: F401 (processing)
 
 DEFAULT_MODEL = "offline-1"
 INLINE_MAX_CHARS = 2000  # longer texts are analysed in a worker thread
@@ -235,34 +236,12 @@ def count_tokens(text: str) -> int:
     return len(re.findall(r"\w+|[^\w\s]", text))
 
 
-def _summary(text: str) -> tuple[str, Any]:
-    data = summarize(text)
-    return data["text"], data
-
-
-def _keywords(text: str) -> tuple[str, Any]:
-    data = extract_keywords(text)
-    return ", ".join(k["text"] for k in data), data
-
-
-def _sentiment(text: str) -> tuple[str, Any]:
-    data = analyze_sentiment(text)
-    return f"{data['label']} ({round(data['score'], 2) + 0.0:.2f})", data
-
-
-def _entities(text: str) -> tuple[str, Any]:
-    data = extract_entities(text)
-    return render_entities(data), data
-
-
-_ANALYZERS: dict[str, Callable[[str], tuple[str, Any]]] = {
-    "summary": _summary, "keywords": _keywords, "sentiment": _sentiment, "entities": _entities,
-}
-
-
 def analyze(task_type: str, text: str, model: str = DEFAULT_MODEL) -> Result:
-    """Run one supported type on ``text`` synchronously and count the tokens."""
-    answer, data = _ANALYZERS[task_type](text)
+    """Run one supported type on ``text`` synchronously and count the tokens. The analyzer
+    and the summary written for its data are the type's (flaskllm/llm/processing.py)."""
+    kind = processing.get(task_type)
+    data = kind.offline(text)
+    answer = kind.summary(data)
     return Result(text=answer, data=data, model=model,
                   input_tokens=count_tokens(text), output_tokens=count_tokens(answer))
 
@@ -273,13 +252,17 @@ class OfflineProvider(Provider):
     name = "offline"
     needs_key = False
     free = True  # runs in-process: usage.cost_usd is 0
-    supports = frozenset(_ANALYZERS)
+
+    @property
+    def supports(self) -> frozenset[str]:
+        """The types with an offline analyzer."""
+        return frozenset(t.name for t in processing.catalog().values() if t.offline)
 
     @property
     def default_model(self) -> str:
         return self.config.get("model") or DEFAULT_MODEL
 
-    async def complete(self, task: Task) -> Result:
+    async def _analyze(self, task: Task) -> Result:
         if task.type not in self.supports:
             raise errors.TypeNotSupported(
                 detail=f"The offline provider cannot do '{task.type}': it needs a language "
@@ -297,7 +280,7 @@ class OfflineProvider(Provider):
         """The answer's text in phrase-sized deltas (sentence by sentence for a summary,
         item by item for lists), then the Result. It is all computed first: an extractive
         summary cannot know its first sentence before it has read the last."""
-        result = await self.complete(task)
+        result = await self._analyze(task)
         for delta in _deltas(result.text):
             yield delta
             await asyncio.sleep(0)

@@ -133,12 +133,6 @@ def extract_entities(text: str) -> list[dict]:
             for s in chosen]
 
 
-def render_entities(entities: list[dict]) -> str:
-    """One line for a spreadsheet cell: each distinct entity once, in order of appearance."""
-    seen = dict.fromkeys(f"{e['text']} ({e['type']})" for e in entities)
-    return ", ".join(seen)
-
-
 def _pattern_spans(text: str):
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(text):

@@ -9,7 +9,8 @@ back to the next provider and which problem the client finally sees::
      ├── UpstreamRefused                   nothing listens at the base URL
      ├── UpstreamDisconnect                the connection broke (reset, closed mid-body)
      ├── UpstreamTimeout                   the attempt ran out of time (the deadline)
-     └── UpstreamMalformed                 a 2xx whose body is not the API's JSON
+     ├── UpstreamMalformed                 a 2xx whose body is not the API's stream
+     └── UpstreamEmpty                     a well-formed answer with no text and no data
 
     what happened                       retried   falls back   the client gets
     429                                 yes       no           429 PROVIDER_RATE_LIMITED
@@ -19,14 +20,24 @@ back to the next provider and which problem the client finally sees::
     other 4xx (bad model, …)            no        no           502 PROVIDER_ERROR
     connection reset / broken           yes       yes          502 PROVIDER_ERROR
     connection refused                  no        yes          502 PROVIDER_ERROR, at once
-    malformed / empty / HTML body       no        yes          502 PROVIDER_ERROR
+    malformed / HTML body               no        yes          502 PROVIDER_ERROR
+    no text and no data (max tokens…)   no        yes          502 PROVIDER_EMPTY_ANSWER
     deadline passed                     no        yes          504 PROVIDER_TIMEOUT
 
-REQUEST_TIMEOUT is one deadline for the whole request: every attempt, back-off sleep, fallback
+An error event inside a 200 stream (OpenAI's ``data: {"error": ...}``, Anthropic's ``event:
+error``) counts as the HTTP status its error type stands for (``STREAM_ERROR_STATUSES``): an
+``overloaded_error`` is a 529, retried and falling back like one.
+
+All of it happens before the first delta: ``stream()`` retries and falls back only while
+nothing has been written; after that a failure is final (the client has part of an answer).
+
+REQUEST_TIMEOUT is one deadline for the whole request up to its first delta, and for a drained
+(not streamed) answer up to its end: every attempt, back-off sleep, fallback
 and repair fits inside it. Each attempt gets the time that remains (passed to the SDK, whose
 own retries are off, and enforced here with ``asyncio.timeout`` since httpx's timeouts are per
 read, not per request). With fallbacks configured, a provider gets an equal share of what
 remains among the providers still to try, so a hanging primary leaves time for the next one.
+A streamed answer, once it flows, may take longer: then ``gap`` bounds each wait between deltas.
 """
 
 from __future__ import annotations
@@ -34,14 +45,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import email.utils
+import json
 import logging
 import math
 import random
 import time
 from types import ModuleType
-from typing import Iterator, Mapping, Sequence
+from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 
 from flaskllm import errors
 from flaskllm.llm.base import Provider, Result, Task
@@ -99,6 +110,39 @@ class UpstreamMalformed(UpstreamError):
     pass
 
 
+class UpstreamEmpty(UpstreamError):
+    """The answer is well formed but holds nothing (the model hit max tokens, stopped, …)."""
+
+
+# An error event inside a 200 stream names only its error type: the status each API documents
+# for that type. Anthropic: https://docs.anthropic.com/en/api/errors (its SDK raises an
+# APIStatusError with the stream's 200 status). OpenAI's chat stream sends
+# `data: {"error": {"type": "server_error", ...}}` (its SDK raises a bare APIError); its error
+# types and codes: https://platform.openai.com/docs/guides/error-codes. Unknown types: a 500.
+STREAM_ERROR_STATUSES = {
+    "invalid_request_error": 400, "authentication_error": 401, "invalid_api_key": 401,
+    "billing_error": 402, "permission_error": 403, "not_found_error": 404,
+    "request_too_large": 413, "rate_limit_error": 429, "rate_limit_exceeded": 429,
+    "insufficient_quota": 429, "api_error": 500, "server_error": 500, "timeout_error": 504,
+    "overloaded_error": 529,
+}
+STREAM_ERROR_DEFAULT = 500
+
+
+def stream_error_status(body: Any) -> int:
+    """The status an error event's body stands for (``{"type": "error", "error": {...}}`` or
+    the inner error object itself)."""
+    if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
+        body = body["error"]
+    if not isinstance(body, Mapping):
+        return STREAM_ERROR_DEFAULT
+    for field in ("type", "code"):
+        status = STREAM_ERROR_STATUSES.get(str(body.get(field)))
+        if status is not None:
+            return status
+    return STREAM_ERROR_DEFAULT
+
+
 def refused(exc: BaseException) -> bool:
     """Whether a connection error was a refused connection (walks the exception chain)."""
     seen: set[int] = set()
@@ -118,7 +162,10 @@ def sdk_errors(sdk: ModuleType) -> Iterator[None]:
     try:
         yield
     except sdk.APIStatusError as exc:
-        raise UpstreamStatus(exc.status_code, retry_after(exc.response.headers)) from exc
+        status = exc.status_code
+        if status < 400:  # an error event inside a 200 stream (Anthropic's `event: error`)
+            status = stream_error_status(exc.body)
+        raise UpstreamStatus(status, retry_after(exc.response.headers)) from exc
     except sdk.APITimeoutError as exc:
         if refused(exc):  # the aiohttp transport reports a refused connect as a timeout
             raise UpstreamRefused("connection refused") from exc
@@ -129,6 +176,8 @@ def sdk_errors(sdk: ModuleType) -> Iterator[None]:
     except (sdk.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         # The SDKs let a 2xx body that is not JSON escape as a bare JSONDecodeError.
         raise UpstreamMalformed("the body is not the API's JSON") from exc
+    except sdk.APIError as exc:  # after its subclasses: an error event inside a stream (OpenAI)
+        raise UpstreamStatus(stream_error_status(exc.body)) from exc
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -175,57 +224,101 @@ def backoff(retry: int) -> float:
     return delay * (1 - JITTER * random.random())
 
 
-async def attempt(provider: Provider, task: Task, deadline: Deadline) -> Result:
-    """One call, bounded by the deadline; a timeout becomes ``UpstreamTimeout``."""
-    budget = deadline.remaining()
+def retry_wait(exc: UpstreamError, number: int, deadline: Deadline) -> float | None:
+    """Seconds to wait before retrying after failed attempt ``number``, or None: do not retry
+    (final error, attempts spent, an upstream asking too long, or the wait would pass the
+    deadline, when answering now is better)."""
+    if not exc.retryable or number >= MAX_ATTEMPTS:
+        return None
+    wait = backoff(number)
+    asked = getattr(exc, "retry_after", None)
+    if asked is not None:
+        if asked > RETRY_AFTER_MAX:
+            return None
+        wait = max(wait, asked)
+    if wait + MIN_ATTEMPT_SECONDS >= deadline.remaining():
+        return None
+    return wait
+
+
+async def attempt(provider: Provider, task: Task, share: Deadline, deadline: Deadline,
+                  gap: float | None) -> AsyncIterator[str | Result]:
+    """One call's deltas and its Result. The first delta is due within ``share``; the next
+    ones within ``gap`` each (a stream) or by ``deadline`` (a drained answer). A timeout is
+    ``UpstreamTimeout``; an answer with nothing in it is ``UpstreamEmpty``."""
+    budget = share.remaining()
     if budget < MIN_ATTEMPT_SECONDS:
         raise UpstreamTimeout("no time left for an attempt")
-    try:
-        async with asyncio.timeout(budget):
-            return await provider.complete(dataclasses.replace(task, timeout=budget))
-    except TimeoutError as exc:
-        raise UpstreamTimeout("the attempt ran out of time") from exc
+    # The SDK's own timeout only when the whole answer is due by the deadline: a stream that
+    # keeps flowing may take longer (each gap is bounded here).
+    pieces = provider.stream(dataclasses.replace(task, timeout=budget if gap is None else None))
+    limit, wrote = budget, False
+    async with contextlib.aclosing(pieces):
+        while True:
+            try:
+                async with asyncio.timeout(limit):
+                    piece = await anext(pieces)
+            except StopAsyncIteration:
+                raise UpstreamMalformed("the stream ended without a result") from None
+            except TimeoutError as exc:
+                raise UpstreamTimeout("the attempt ran out of time") from exc
+            if isinstance(piece, Result):
+                if not wrote and not piece.text.strip() and piece.data is None:
+                    raise UpstreamEmpty("no text and no data")
+                yield piece
+                return
+            if piece:
+                wrote = True
+                yield piece
+                limit = gap if gap is not None else deadline.remaining()
 
 
-async def with_retries(provider: Provider, task: Task, deadline: Deadline) -> Result:
-    """Call ``provider`` until it answers, the error is final, attempts run out or the
-    deadline would pass during the next wait."""
-    for number in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return await attempt(provider, task, deadline)
-        except UpstreamError as exc:
-            if not exc.retryable or number == MAX_ATTEMPTS:
-                raise
-            wait = backoff(number)
-            asked = getattr(exc, "retry_after", None)
-            if asked is not None:
-                if asked > RETRY_AFTER_MAX:
-                    raise
-                wait = max(wait, asked)
-            if wait + MIN_ATTEMPT_SECONDS >= deadline.remaining():
-                raise  # waiting would pass the deadline: answer now instead
-            log.info("provider %s failed (%s); retry %d in %.2fs", provider.name,
-                     type(exc).__name__, number, wait)
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")  # the loop returns or raises
-
-
-async def with_fallback(chain: Sequence[tuple[Provider, Task]],
-                        deadline: Deadline) -> tuple[Provider, Task, Result]:
-    """Try each (provider, task) in order; move on after a 5xx, timeout or connection error.
-    Returns the provider that answered, its task and its result; raises the problem of the
-    last one that failed, already mapped for the client."""
+async def stream(chain: Sequence[tuple[Provider, Task]], deadline: Deadline, *,
+                 gap: float | None = None) -> AsyncIterator[tuple[Provider, Task, str | Result]]:
+    """The answer of the first (provider, task) of ``chain`` that gives one: its deltas, then
+    its Result, each with the provider and task that wrote it. Until the first delta a failed
+    attempt is retried (``retry_wait``), then the next provider is tried after a 5xx, timeout
+    or connection error; after it, or when nothing is left to try, the failure is raised as
+    the client's problem (``to_problem``)."""
     for index, (provider, task) in enumerate(chain):
         left = len(chain) - index
-        try:
-            return provider, task, await with_retries(provider, task, deadline.share(left))
-        except UpstreamError as exc:
-            problem = to_problem(exc, provider, deadline)
-            if left == 1 or not exc.fallback or deadline.remaining() < MIN_ATTEMPT_SECONDS:
-                raise problem from exc
-            log.warning("provider %s failed (%s, %s); falling back to %s", provider.name,
-                        type(exc).__name__, problem.code, chain[index + 1][0].name)
-    raise AssertionError("unreachable")  # the last provider returns or raises
+        share = deadline.share(left)
+        number = 0
+        while True:
+            number += 1
+            started = False
+            try:
+                async with contextlib.aclosing(attempt(provider, task, share, deadline,
+                                                       gap)) as pieces:
+                    async for piece in pieces:
+                        started = started or isinstance(piece, str)
+                        yield provider, task, piece
+                return
+            except UpstreamError as exc:
+                problem = to_problem(exc, provider, deadline)
+                if started:
+                    raise problem from exc
+                wait = retry_wait(exc, number, share)
+                if wait is not None:
+                    log.info("provider %s failed (%s); retry %d in %.2fs", provider.name,
+                             type(exc).__name__, number, wait)
+                    await asyncio.sleep(wait)
+                    continue
+                if left == 1 or not exc.fallback or deadline.remaining() < MIN_ATTEMPT_SECONDS:
+                    raise problem from exc
+                log.warning("provider %s failed (%s, %s); falling back to %s", provider.name,
+                            type(exc).__name__, problem.code, chain[index + 1][0].name)
+                break
+
+
+async def complete(chain: Sequence[tuple[Provider, Task]],
+                   deadline: Deadline) -> tuple[Provider, Task, Result]:
+    """``stream`` drained: the provider that answered, its task and its Result."""
+    async with contextlib.aclosing(stream(chain, deadline)) as pieces:
+        async for provider, task, piece in pieces:
+            if isinstance(piece, Result):
+                return provider, task, piece
+    raise AssertionError("unreachable")  # stream ends with a Result or raises
 
 
 def to_problem(exc: UpstreamError, provider: Provider,
@@ -258,4 +351,7 @@ def to_problem(exc: UpstreamError, provider: Provider,
     if isinstance(exc, UpstreamMalformed):
         return errors.ProviderError(f"The {name} provider sent a response that is not "
                                     f"valid API output.")
+    if isinstance(exc, UpstreamEmpty):
+        return errors.ProviderEmptyAnswer(f"The {name} provider's answer was empty (no text "
+                                          f"and no data); it may have run out of tokens.")
     return errors.ProviderError(f"The {name} provider failed.")

@@ -16,15 +16,9 @@ from typing import Any, Mapping
 
 import jsonschema
 
+from flaskllm.llm import processing
 from flaskllm.llm.base import Result
 
-# The spec component that describes `data` for each type with a typed answer.
-DATA_SCHEMAS = {
-    "keywords": "KeywordsData",
-    "sentiment": "SentimentData",
-    "entities": "EntitiesData",
-    "translation": "TranslationData",
-}
 # OpenAPI 3.0 keywords that are not JSON Schema.
 _OPENAPI_ONLY = {"example", "examples", "nullable", "xml", "externalDocs", "discriminator",
                  "readOnly", "writeOnly", "deprecated"}
@@ -50,7 +44,7 @@ class BadOutput(Exception):
 
 def data_schema(spec: Mapping[str, Any], type_: str) -> dict | None:
     """The JSON schema of ``data`` for ``type_``, from the spec; None for untyped types."""
-    name = DATA_SCHEMAS.get(type_)
+    name = processing.get(type_).schema
     return None if name is None else component_schema(spec, name)
 
 
@@ -143,7 +137,7 @@ def check(type_: str, data: Any, schema: Mapping[str, Any], text: str) -> Any:
     if problems:
         listed = "; ".join(f"{_where(e)}: {e.message[:160]}" for e in problems[:REPORTED_ERRORS])
         raise BadOutput(f"the answer does not match the schema ({listed})", raw)
-    if type_ == "entities":
+    if processing.get(type_).exact_text:  # its answers hold offsets into the text
         data = _fix_offsets(data, text, raw)
     return data
 
@@ -180,12 +174,4 @@ def _occurrences(text: str, value: str) -> list[int]:
 
 def summary_of(type_: str, data: Any) -> str:
     """The response's ``summary`` text for typed data (the model wrote only JSON)."""
-    if type_ == "keywords":
-        return ", ".join(k["text"] for k in data)
-    if type_ == "sentiment":
-        return f"{data['label']} ({data['score']:+.2f})"
-    if type_ == "entities":
-        return ", ".join(f"{e['text']} ({e['type']})" for e in data)
-    if isinstance(data, dict) and isinstance(data.get("text"), str):
-        return data["text"]
-    return json.dumps(data, ensure_ascii=False)
+    return processing.get(type_).summary(data)

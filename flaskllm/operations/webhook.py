@@ -16,7 +16,7 @@ async def create(body: dict, user: str):
     await app.limiter.hit(user)
     job = pipeline.Job.from_body(body, request_id=state.request_id.get(), token=user,
                                  no_cache=no_cache_requested(request.headers.get("cache-control")))
-    result = await pipeline.process(app, job)
+    result = await pipeline.answer(app, job)
     return json_response(result, headers={"X-Cache": "HIT" if result["cached"] else "MISS"})
 
 
@@ -44,6 +44,7 @@ async def stream(body: dict, user: str):
     job = pipeline.Job.from_body(body, request_id=state.request_id.get(), token=user,
                                  no_cache=no_cache_requested(request.headers.get("cache-control")),
                                  operation="webhook.stream")
-    prepared = await streaming.prepare(app, job)  # refusals here are plain problem responses
-    return StreamingResponse(streaming.events(app, prepared), media_type="text/event-stream",
+    events = pipeline.run(app, job, streaming=True)
+    await events.admit()  # refusals here are plain problem responses
+    return StreamingResponse(streaming.encode(events), media_type="text/event-stream",
                              headers=streaming.HEADERS)

@@ -13,7 +13,8 @@ cannot together pass a limit: each one's estimate is held until it settles.
 
 The in-flight margin: spending can pass a USD budget only by what calls cost beyond their
 estimates. The estimate counts max_output_tokens in full (output cannot exceed it) and the
-prompt at CHARS_PER_TOKEN characters a token plus PROMPT_OVERHEAD_TOKENS of template, so the
+prompt at CHARS_PER_TOKEN characters a token plus PROMPT_OVERHEAD_TOKENS; ``prompt_chars`` is
+the whole rendered prompt (template, text, variables, schema: flaskllm/pipeline.py), so the
 overshoot is at most the input that text denser than that adds, per request in flight. The
 request quota has no margin: at most ``quota`` requests a day are admitted, ever.
 
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("flaskllm.budgets")
 
 CHARS_PER_TOKEN = 2  # conservative: English runs about 4 characters a token
-PROMPT_OVERHEAD_TOKENS = 300  # the template's instructions around the user's text
+PROMPT_OVERHEAD_TOKENS = 300  # a margin: message framing, a repair's extra turns
 LIMITS_CACHE_SECONDS = 5.0  # a changed budget takes effect in every worker within this time
 STALE_SECONDS = 900.0  # a reservation this old belongs to a worker that died: release it
 SWEEP_SECONDS = 60.0

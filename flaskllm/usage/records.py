@@ -34,8 +34,8 @@ class UsageRecord:
     type: str
     provider: str
     model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int | None = 0  # None: the provider did not say (unknown, not 0)
+    output_tokens: int | None = 0
     cost_usd: Decimal | None = None  # None: the model has no price (not 0: unknown ≠ free)
     latency: float = 0.0  # seconds, the whole item as the client saw it
     upstream_latency: float | None = None  # seconds spent waiting on the provider
@@ -60,8 +60,8 @@ class UsageRecord:
             "type": self.type[:20],
             "provider": self.provider[:64],
             "model": self.model[:200],
-            "input_tokens": int(self.input_tokens),
-            "output_tokens": int(self.output_tokens),
+            "input_tokens": _count(self.input_tokens),
+            "output_tokens": _count(self.output_tokens),
             "cost_micros": micros(self.cost_usd),
             "latency_ms": round(self.latency * 1000, 3),
             "upstream_ms": (None if self.upstream_latency is None
@@ -102,3 +102,7 @@ class UsageRecord:
             upstream_latency=None if m["upstream_ms"] is None else m["upstream_ms"] / 1000,
             status=m["status"], error_code=m["error_code"], cached=bool(m["cached"]),
             prompt=m["prompt"], response=m["response"])
+
+
+def _count(tokens: int | None) -> int | None:
+    return None if tokens is None else int(tokens)
