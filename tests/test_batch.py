@@ -11,15 +11,15 @@ from flaskllm.app import create_app
 
 
 class Counting:
-    """Wraps a provider's complete(): counts calls and the peak of calls in flight."""
+    """Wraps a provider's stream(): counts calls and the peak of calls in flight."""
 
     def __init__(self, provider, delay: float = 0.02):
-        self.inner = provider.complete
+        self.inner = provider.stream
         self.delay = delay
         self.calls = 0
         self.in_flight = 0
         self.peak = 0
-        provider.complete = self
+        provider.stream = self
 
     async def __call__(self, task):
         self.calls += 1
@@ -27,7 +27,8 @@ class Counting:
         self.peak = max(self.peak, self.in_flight)
         try:
             await asyncio.sleep(self.delay)
-            return await self.inner(task)
+            async for piece in self.inner(task):
+                yield piece
         finally:
             self.in_flight -= 1
 

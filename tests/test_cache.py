@@ -33,12 +33,13 @@ class CountingProvider(OfflineProvider):
     delay = 0.0
     calls = 0
 
-    async def complete(self, task: Task) -> Result:
+    async def stream(self, task: Task):
         type(self).calls += 1
         number = self.calls
         await asyncio.sleep(self.delay)
-        result = await super().complete(task)
-        return dataclasses.replace(result, text=f"answer #{number}", model="counting-1")
+        *_deltas, result = [piece async for piece in super().stream(task)]
+        yield f"answer #{number}"
+        yield dataclasses.replace(result, text=f"answer #{number}", model="counting-1")
 
 
 @pytest.fixture(autouse=True)
@@ -205,6 +206,21 @@ def test_single_flight_50_identical_concurrent_requests_make_one_call(backend, m
     assert len({r.json()["request_id"] for r in responses}) == 50
 
 
+async def through(cache, key, compute, **claim):
+    """What the pipeline does around a computation (flaskllm/pipeline.py): claim the key's
+    slot; a hit is the answer, else compute and fill the slot (or abandon it)."""
+    slot = await cache.claim(key, **claim)
+    if slot.result is not None:
+        return slot.result, True
+    try:
+        result = await compute()
+    except BaseException as exc:
+        await slot.abandon(exc)
+        raise
+    await slot.fill(result)
+    return result, False
+
+
 def test_a_failed_call_is_shared_and_not_stored(settings):
     cache = cache_module.build(settings)
     calls = []
@@ -215,7 +231,7 @@ def test_a_failed_call_is_shared_and_not_stored(settings):
         raise RuntimeError("upstream broke")
 
     async def main():
-        outcomes = await asyncio.gather(*(cache.get_or_compute("k", failing) for _ in range(5)),
+        outcomes = await asyncio.gather(*(through(cache, "k", failing) for _ in range(5)),
                                         return_exceptions=True)
         assert all(isinstance(o, RuntimeError) for o in outcomes)
         assert await cache.store.get("k") is None
@@ -239,7 +255,7 @@ def test_single_flight_across_processes_on_redis(settings, redis_url, prefix, fl
 
     async def main():
         try:
-            return await asyncio.gather(*(w.get_or_compute("same-key", compute)
+            return await asyncio.gather(*(through(w, "same-key", compute)
                                           for w in workers))
         finally:
             for worker in workers:
@@ -282,20 +298,46 @@ def test_redis_outage_degrades_to_no_cache(settings, caplog):
     assert len(outage_logs) == 1 and "caching is off" in outage_logs[0].getMessage()
 
 
-def test_lookup_and_store_result_for_streaming(backend):
+def test_a_filled_slot_is_the_next_hit(backend):
     cache = cache_module.build(backend)
     result = Result(text="streamed", data={"text": "streamed"}, model="m", input_tokens=1,
                     output_tokens=2, provider="counting")
 
     async def main():
-        assert await cache.lookup("k") is None
-        await cache.store_result("k", result, provider="counting", template_version="3")
-        assert await cache.lookup("k") == result
-        hit, cached = await cache.get_or_compute("k", None)  # never called: a hit
+        slot = await cache.claim("k")
+        assert slot.result is None
+        await slot.fill(result)
+        hit, cached = await through(cache, "k", None)  # never called: a hit
         assert (hit, cached) == (result, True)
+        assert (await cache.claim("k", refresh=True)).result is None  # no-cache: no lookup
         await cache.aclose()
 
     asyncio.run(main())
+
+
+def test_a_first_request_that_goes_away_hands_the_key_on(settings):
+    """The first of two identical requests is cancelled (its client left) mid-call: the one
+    waiting is not failed, it computes the answer itself."""
+    cache = cache_module.build(settings)
+    calls = []
+
+    async def compute():
+        calls.append(1)
+        await asyncio.sleep(0.2)
+        return Result(text=f"answer #{len(calls)}", data=None, model="m")
+
+    async def main():
+        first = asyncio.ensure_future(through(cache, "k", compute))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(through(cache, "k", compute))
+        await asyncio.sleep(0.05)
+        first.cancel()
+        result, cached = await second
+        assert first.cancelled() and not cached and result.text == "answer #2"
+        assert not cache._flights
+
+    asyncio.run(main())
+    assert len(calls) == 2
 
 
 def test_key_covers_what_changes_the_answer_and_nothing_else(settings):

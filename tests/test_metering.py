@@ -4,6 +4,7 @@ null (not 0) for an unpriced model, budgets and quotas refused with BUDGET_EXCEE
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from decimal import Decimal
 
@@ -11,7 +12,9 @@ import httpx
 import pytest
 
 from fakes import Step, openai_fake, provider_settings  # noqa: F401 (fixture)
+from flaskllm import pipeline
 from flaskllm.app import create_app
+from flaskllm.llm import typed
 
 PROMPTS = ["The quarterly budget review is on Friday.",
            "Finance wants every team to cut cloud spending by ten percent.",
@@ -102,7 +105,10 @@ def test_concurrent_requests_cannot_overshoot_a_budget(settings, openai_fake):
     app = create_app(provider_settings(settings, "openai", openai_fake,
                                        openai_model="gpt-4o-mini"))
     token = app.state.tokens.create("budgeted")
-    estimate = app.state.budgets.estimate("gpt-4o-mini", len(PROMPTS[0]), 1024)
+    # What the pipeline holds: the whole rendered prompt, not only the user's text.
+    job = pipeline.Job(type="summary", text=PROMPTS[0], request_id="-")
+    chars = pipeline.prompt_chars(app.state, job, app.state.templates.get("summary"))
+    estimate = app.state.budgets.estimate("gpt-4o-mini", chars, 1024)
     asyncio.run(app.state.budgets.set_limits("budgeted", daily_usd=estimate * 10))
 
     async def burst():
@@ -121,3 +127,23 @@ def test_concurrent_requests_cannot_overshoot_a_budget(settings, openai_fake):
     assert all(r.json()["code"] == "BUDGET_EXCEEDED" for r in refused)
     spent = sum(Decimal(str(r.json()["usage"]["cost_usd"])) for r in ok)
     assert spent <= estimate * 10
+
+
+@pytest.mark.parametrize("type_", ["summary", "keywords", "sentiment", "entities",
+                                   "translation", "custom"])
+def test_the_budget_estimate_covers_the_whole_rendered_prompt(app, type_):
+    """Held before the cache (no render on a hit): the template's own text, what the request
+    puts in and the schema sent along are at least what the rendered prompt holds."""
+    state = app.state
+    text = "Please send the signed contract to Jane Smith by Friday. " * 20
+    for extra in ({}, {"language": "fr", "source": "email",
+                       "instruction": "Answer in one short sentence, formally. " * 5}):
+        job = pipeline.Job(type=type_, text=text, request_id="-", **extra)
+        template = state.templates.get(type_)
+        rendered = pipeline.task_for(state, job)
+        schema = state.data_schema(type_)
+        sent = len(rendered.prompt.system) + len(rendered.prompt.user) + (
+            0 if schema is None else len(json.dumps(typed.envelope(schema))))
+        chars = pipeline.prompt_chars(state, job, template)
+        assert sent <= chars <= sent + 400  # a bound, and not a wild one
+        assert chars > len(text) + 150  # the template's instructions count too

@@ -150,7 +150,7 @@ def test_sentiment_labels(text, label):
     assert result.data["label"] == label
     score = result.data["score"]
     assert -1 <= score <= 1 and round(score, 4) == score
-    assert result.text == f"{label} ({score:.2f})"
+    assert result.text == f"{label} ({score:+.2f})"  # one formatter for every provider
 
 
 def test_sentiment_strength_follows_the_text():

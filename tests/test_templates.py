@@ -8,7 +8,7 @@ import pytest
 from fakes import Step, openai_fake, provider_settings  # noqa: F401
 from flaskllm import errors
 from flaskllm.app import create_app
-from flaskllm.llm.base import TYPES
+from flaskllm.llm.processing import names
 from flaskllm.settings import SettingsError
 from flaskllm.templates import Catalog
 
@@ -62,7 +62,7 @@ def test_templates_lists_every_type_and_nothing_internal(client, auth):
     response = client.get(TEMPLATES, headers=auth)
     assert response.status_code == 200
     listed = {t["name"]: t for t in response.json()["templates"]}
-    assert set(listed) == set(TYPES)
+    assert set(listed) == set(names())
     assert all(t["builtin"] and t["version"].startswith("1+") for t in listed.values())
 
 

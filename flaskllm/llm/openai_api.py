@@ -31,6 +31,7 @@ class OpenAIProvider(SDKProvider):
     name = "openai"
     sdk = "openai"
     default_base_url = "https://api.openai.com/v1"
+    preload = (*SDKProvider.preload, "openai.types.chat")
     needs_key = True
     key_setting = "OPENAI_API_KEY"
     # Where the registry finds this provider's configuration (config key → setting).

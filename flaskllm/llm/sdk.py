@@ -23,6 +23,10 @@ class SDKProvider(Provider):
 
     sdk: ClassVar[str]
     default_base_url: ClassVar[str]
+    # Modules the SDK imports on its first call, imported with it instead: on a busy machine
+    # they took up to 1.5 s of the first request's deadline (anyio's asyncio backend, which
+    # the SDKs load to drain a finished stream; the aiohttp transport).
+    preload: ClassVar[tuple[str, ...]] = ("anyio._backends._asyncio", "aiohttp")
 
     def __init__(self, settings: Any, **config: Any) -> None:
         super().__init__(settings, **config)
@@ -31,6 +35,8 @@ class SDKProvider(Provider):
         # fallbacks at start-up, so no request pays the import (about a second) in its
         # deadline; a server that never uses this provider never imports it.
         self._sdk: ModuleType = importlib.import_module(self.sdk)
+        for module in self.preload:
+            importlib.import_module(module)
         # An SDK client is bound to the event loop it first ran in; the test client, a2wsgi
         # and uvicorn each run their own, so keep one per loop (gone with the loop).
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

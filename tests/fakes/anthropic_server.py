@@ -1,4 +1,13 @@
-"""A fake of the Anthropic messages API: text and tool use, plain and streamed."""
+"""A fake of the Anthropic messages API: text and tool use, plain and streamed.
+
+The stream is Anthropic's (https://docs.anthropic.com/en/docs/build-with-claude/streaming):
+``message_start``, ``content_block_start``, ``content_block_delta``s (``text_delta``, or
+``input_json_delta`` for a tool's input), ``content_block_stop``, ``message_delta`` (stop
+reason, output tokens), ``message_stop``. A failure inside it is ``event: error`` with
+``{"type": "error", "error": {"type": "overloaded_error", "message": ...}}``
+(https://docs.anthropic.com/en/api/errors), which the SDK raises as an APIStatusError with
+the stream's 200 status (anthropic/_streaming.py).
+"""
 
 from __future__ import annotations
 
@@ -44,14 +53,15 @@ def answer(request: Request, step: Step):
     request.answered = {"content": written, "usage": usage, "model": model}
     if body.get("stream"):
         return 200, {"Content-Type": "text/event-stream"}, sse(_events(model, block, written,
-                                                                         usage))
+                                                                         usage, step))
     return json_answer(200, {
         "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
         "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage,
     })
 
 
-def _events(model: str, block: dict, text: str, usage: dict):
+def _events(model: str, block: dict, text: str, usage: dict, step: Step | None = None):
+    step = step or Step()
     yield "message_start", {"type": "message_start", "message": {
         "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
         "content": [], "stop_reason": None, "stop_sequence": None,
@@ -60,14 +70,22 @@ def _events(model: str, block: dict, text: str, usage: dict):
     start = {**block, "input": {}} if tool else {"type": "text", "text": ""}
     yield "content_block_start", {"type": "content_block_start", "index": 0,
                                   "content_block": start}
+    cut = step.stream_error is not None or step.reset
     for i, word in enumerate(text.split(" ")):
+        if cut and i == step.deltas:
+            break
         piece = word if i == 0 else " " + word
         delta = {"type": "input_json_delta", "partial_json": piece} if tool else {
             "type": "text_delta", "text": piece}
         yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+    if step.stream_error is not None:
+        yield "error", error_body(f"upstream says {step.stream_error}", step.stream_error)
+    if cut:
+        return
     yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+    stop = step.stop or ("tool_use" if tool else "end_turn")
     yield "message_delta", {"type": "message_delta",
-                            "delta": {"stop_reason": "tool_use" if tool else "end_turn",
+                            "delta": {"stop_reason": stop,
                                       "stop_sequence": None},
                             "usage": {"output_tokens": usage["output_tokens"]}}
     yield "message_stop", {"type": "message_stop"}

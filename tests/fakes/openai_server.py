@@ -1,4 +1,11 @@
-"""A fake of the OpenAI chat-completions API: plain text, JSON schema / JSON mode, streaming."""
+"""A fake of the OpenAI chat-completions API: plain text, JSON schema / JSON mode, streaming.
+
+The stream is OpenAI's (https://platform.openai.com/docs/api-reference/chat-streaming): one
+``data:`` line per ``chat.completion.chunk``, the role first, a ``finish_reason`` chunk, the
+usage chunk with ``stream_options.include_usage`` (``choices: []``), then ``data: [DONE]``. A
+failure inside it is an ``data: {"error": {"message", "type", "param", "code"}}`` line, which
+the openai SDK raises as ``openai.APIError`` (openai/_streaming.py).
+"""
 
 from __future__ import annotations
 
@@ -48,9 +55,9 @@ def answer(request: Request, step: Step):
              "total_tokens": prompt_tokens + completion_tokens}
     request.answered = {"content": content, "usage": usage, "model": model}
     if body.get("stream"):
-        include_usage = (body.get("stream_options") or {}).get("include_usage")
+        include_usage = (body.get("stream_options") or {}).get("include_usage") and step.usage
         return 200, {"Content-Type": "text/event-stream"}, sse(
-            _chunks(model, content, usage if include_usage else None))
+            _chunks(model, content, usage if include_usage else None, step))
     return json_answer(200, {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
         "model": model,
@@ -60,7 +67,9 @@ def answer(request: Request, step: Step):
     })
 
 
-def _chunks(model: str, content: str, usage: dict | None):
+def _chunks(model: str, content: str, usage: dict | None, step: Step | None = None):
+    step = step or Step()
+
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> tuple[None, dict]:
         choices = [] if delta is None else [{"index": 0, "delta": delta,
                                              "finish_reason": finish, "logprobs": None}]
@@ -69,9 +78,18 @@ def _chunks(model: str, content: str, usage: dict | None):
                       **extra}
 
     yield chunk({"role": "assistant", "content": ""})
-    for i, word in enumerate(content.split(" ")):
-        yield chunk({"content": word if i == 0 else " " + word})
-    yield chunk({}, "stop")
+    written = step.refusal if step.refusal is not None else content
+    field = "refusal" if step.refusal is not None else "content"
+    cut = step.stream_error is not None or step.reset
+    for i, word in enumerate(written.split(" ")):
+        if cut and i == step.deltas:
+            break
+        yield chunk({field: word if i == 0 else " " + word})
+    if step.stream_error is not None:
+        yield None, error_body(f"upstream says {step.stream_error}", step.stream_error)
+    if cut:
+        return
+    yield chunk({}, step.stop or "stop")
     if usage:
         yield chunk(None, usage=usage)
     yield None, "[DONE]"

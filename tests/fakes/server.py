@@ -34,8 +34,15 @@ class Step:
     content_type: str | None = None
     delay: float = 0.0  # seconds to wait before answering
     hang: bool = False  # never answer (until the server stops)
-    reset: bool = False  # send the headers and half the body, then reset the connection
+    reset: bool = False  # send the headers and half the body, then reset the connection;
+    # a stream: its opening events and `deltas` text deltas, then the reset
     answer: Any = None  # for a normal answer: this data instead of the fake's own choice
+    # Streams (the API's own event formats: see openai_server.py, anthropic_server.py):
+    stream_error: str | None = None  # after `deltas` deltas, the API's error event of this type
+    deltas: int = 0  # text deltas sent before a stream_error or a reset
+    usage: bool = True  # False: no usage at all (llama.cpp's server sends none)
+    refusal: str | None = None  # OpenAI: the model refuses (delta.refusal), no content
+    stop: str | None = None  # the finish / stop reason (e.g. "length", "max_tokens")
 
 
 @dataclass
@@ -154,7 +161,7 @@ class FakeServer:
                 if isinstance(payload, (bytes, bytearray)):
                     self._send_whole(status, headers, bytes(payload), step.reset)
                 else:
-                    self._send_stream(status, headers, payload)
+                    self._send_stream(status, headers, payload, step.reset)
 
             def _send_whole(self, status: int, headers: dict, payload: bytes,
                             reset: bool) -> None:
@@ -168,13 +175,10 @@ class FakeServer:
                     return
                 self.wfile.write(payload[: len(payload) // 2])
                 self.wfile.flush()
-                # SO_LINGER 0: close() sends a TCP RST instead of a clean FIN.
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
-                self.close_connection = True
-                self.connection.close()
+                self._reset()
 
-            def _send_stream(self, status: int, headers: dict, chunks: Iterable[bytes]) -> None:
+            def _send_stream(self, status: int, headers: dict, chunks: Iterable[bytes],
+                             reset: bool = False) -> None:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -183,7 +187,17 @@ class FakeServer:
                 for chunk in chunks:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     self.wfile.flush()
+                if reset:  # the events so far, then a TCP RST instead of the last chunk
+                    self._reset()
+                    return
                 self.wfile.write(b"0\r\n\r\n")
+
+            def _reset(self) -> None:
+                # SO_LINGER 0: close() sends a TCP RST instead of a clean FIN.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
 
             def finish(self) -> None:
                 try:
