@@ -22,6 +22,7 @@ class SDKProvider(Provider):
     """A provider that calls its API through an official SDK (``sdk``: the module's name)."""
 
     sdk: ClassVar[str]
+    transport: ClassVar[str] = "httpx2"  # the HTTP library both SDKs run on (httpx's fork)
     default_base_url: ClassVar[str]
     # Modules the SDK imports on its first call, imported with it instead: on a busy machine
     # they took up to 1.5 s of the first request's deadline (anyio's asyncio backend, which
@@ -35,6 +36,7 @@ class SDKProvider(Provider):
         # fallbacks at start-up, so no request pays the import (about a second) in its
         # deadline; a server that never uses this provider never imports it.
         self._sdk: ModuleType = importlib.import_module(self.sdk)
+        self._transport: ModuleType = importlib.import_module(self.transport)
         for module in self.preload:
             importlib.import_module(module)
         # An SDK client is bound to the event loop it first ran in; the test client, a2wsgi
@@ -63,7 +65,7 @@ class SDKProvider(Provider):
 
     def translated(self) -> contextlib.AbstractContextManager[None]:
         """SDK exceptions → ``policy.Upstream*``, by type (see ``policy.sdk_errors``)."""
-        return policy.sdk_errors(self._sdk)
+        return policy.sdk_errors(self._sdk, self._transport)
 
     async def aclose(self) -> None:
         try:
