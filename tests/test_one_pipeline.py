@@ -37,9 +37,9 @@ def endpoint(request) -> str:
     return request.param
 
 
-def start(settings, kind: str, fake, **overrides):
+def start(settings, kind: str, fake, cache_ttl: int = 0, **overrides):
     app = create_app(provider_settings(settings, kind, fake, request_timeout=DEADLINE,
-                                       **overrides))
+                                       **overrides).replace(cache_ttl=cache_ttl))
     auth = {"X-API-Token": app.state.tokens.create("tester")}
     client = app.test_client()
     client.__enter__()
