@@ -122,12 +122,38 @@ def _create_tables(engine: Engine) -> None:
     for attempt in range(5):
         try:
             metadata.create_all(engine)
+            _allow_unknown_tokens(engine)
             return
         except sa.exc.DBAPIError as exc:
             lost_race = isinstance(exc, sa.exc.IntegrityError) or "already exists" in str(exc)
             if not lost_race or attempt == 4:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+def _allow_unknown_tokens(engine: Engine) -> None:
+    """Databases made before token counts could be unknown (NULL) have NOT NULL columns:
+    relax them, in place (SQLite cannot alter a column, so its table is copied once)."""
+    columns = {c["name"]: c for c in sa.inspect(engine).get_columns("usage_records")}
+    if columns["input_tokens"]["nullable"] and columns["output_tokens"]["nullable"]:
+        return
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            old = usage_records.name + "_old"
+            conn.execute(sa.text(f"ALTER TABLE {usage_records.name} RENAME TO {old}"))
+            for index in usage_records.indexes:  # the index names go with the old table
+                conn.execute(sa.text(f"DROP INDEX IF EXISTS {index.name}"))
+            usage_records.create(conn)
+            names = ", ".join(c.name for c in usage_records.columns)
+            conn.execute(sa.text(f"INSERT INTO {usage_records.name} ({names}) "
+                                 f"SELECT {names} FROM {old}"))
+            conn.execute(sa.text(f"DROP TABLE {old}"))
+        else:
+            modify = ("MODIFY {} INTEGER NULL" if conn.dialect.name in ("mysql", "mariadb")
+                      else "ALTER COLUMN {} DROP NOT NULL")
+            for name in ("input_tokens", "output_tokens"):
+                conn.execute(sa.text(f"ALTER TABLE {usage_records.name} "
+                                     + modify.format(name)))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -39,3 +39,34 @@ def test_memos_stay_bounded_by_what_clients_send(client, auth):
     for n in range(100):
         body_map.get(f"application/x-made-up-{n}+json")
     assert len(body_map._memo) <= 64
+
+
+def test_concurrent_requests_to_one_operation_each_see_their_own_body_and_token(app):
+    """The patched decorators are built once per operation and shared by every request: two
+    tokens sending different bodies at once must each reach the handler as themselves."""
+    import asyncio
+
+    import httpx
+
+    tokens = {name: app.state.tokens.create(name) for name in ("alice", "bob")}
+    sent = [(name, f"{name.title()} wrote note number {i} about the quarterly plan.")
+            for i in range(20) for name in tokens]
+
+    async def burst():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await asyncio.gather(*(http.post(
+                WEBHOOK, json={"prompt": text, "type": "summary"},
+                headers={"X-API-Token": tokens[name], "Cache-Control": "no-cache"})
+                for name, text in sent))
+
+    responses = asyncio.run(burst())
+    assert [r.status_code for r in responses] == [200] * len(sent)
+    for (name, text), response in zip(sent, responses):
+        assert response.json()["summary"] == text  # its own body
+    # Its own token: each token's rate-limit window counted exactly its own 20 requests.
+    for name in tokens:
+        left = sorted(int(r.headers["x-ratelimit-remaining"])
+                      for (who, _), r in zip(sent, responses) if who == name)
+        limit = int(responses[0].headers["x-ratelimit-limit"])
+        assert left == list(range(limit - 20, limit))
