@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from connexion.exceptions import ProblemException
 
-from flaskllm import errors, pipeline, state
+from flaskllm import context, errors, pipeline
 from flaskllm.state import AppState
 
 log = logging.getLogger("flaskllm.batch")
@@ -94,7 +94,7 @@ async def run(app: AppState, body: Mapping[str, Any], *, request_id: str, token:
     succeeded = sum(1 for r in results if r["status"] == 200)
     usages = [r["result"]["usage"] for r in results if r["status"] == 200]
     costs = [u["cost_usd"] for u in usages]
-    state.request_log.get({}).update(
+    context.current().batch_done(
         items=len(results), failed=len(results) - succeeded,
         input_tokens=sum(u["input_tokens"] for u in usages),
         output_tokens=sum(u["output_tokens"] for u in usages),

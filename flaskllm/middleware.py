@@ -10,7 +10,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flaskllm import errors, logs, state
+from flaskllm import context, errors, logs, state
 from flaskllm.responses import problem_response
 
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -39,11 +39,7 @@ class RequestContextMiddleware:
                 break
         rid = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         state.current.set(self.app_state)
-        state.request_id.set(rid)
-        extra_headers: dict[str, str] = {}
-        state.response_headers.set(extra_headers)
-        log_fields: dict = {}
-        state.request_log.set(log_fields)
+        ctx = context.begin(rid)
         started = False
         status = 499  # until a response starts: the client went away (nginx's code for it)
         began = time.perf_counter()
@@ -57,7 +53,7 @@ class RequestContextMiddleware:
                 started, status = True, message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = rid
-                for name, value in extra_headers.items():
+                for name, value in ctx.response_headers.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)
@@ -69,11 +65,10 @@ class RequestContextMiddleware:
                 except Exception as exc:
                     if started:
                         raise
-                    log_fields["code"] = errors.as_problem(exc)[0]["code"]
+                    ctx.refused(errors.as_problem(exc)[0]["code"])
                     await problem_response(exc)(scope, receive, send_with_id)
         finally:
-            logs.request_finished(self.app_state, scope, rid, status,
-                                  time.perf_counter() - began, log_fields)
+            logs.request_finished(self.app_state, scope, ctx, status, time.perf_counter() - began)
 
 
 class BodyLimitMiddleware:
