@@ -1,5 +1,6 @@
-"""ASGI middleware around connexion: the request context (app state, X-Request-ID) and the
-request body size limit, enforced before the body is parsed."""
+"""ASGI middleware around connexion: the request context (the app's state, a fresh
+``RequestContext`` from flaskllm/context.py, X-Request-ID) and the request body size limit,
+enforced before the body is parsed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class RequestContextMiddleware:
-    """Makes the app's state reachable from handlers, and gives every response an X-Request-ID
+    """Makes the app's state reachable from handlers, starts the request's ``RequestContext``
+    (its response headers are added to the response), and gives every response an X-Request-ID
     (a sane incoming one is echoed, otherwise a new one is made). It sits outside connexion's
     exception handling, so error responses carry the id too; anything that escapes below
     becomes a problem response here instead of a bare 500 page. At the end of each request it
