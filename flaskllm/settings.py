@@ -117,7 +117,7 @@ class Field:
 
     @property
     def type(self) -> Any:
-        """The attribute's type: what the parser returns."""
+        """The attribute's type: what the parser returns (Any for a parser without hints)."""
         try:
             return typing.get_type_hints(self.parse).get("return", Any)
         except (NameError, TypeError):
@@ -343,7 +343,8 @@ def markdown_table() -> str:
     for f in FIELDS:
         default = env_text(f.default)
         default = f"`{default}`" if default else "—"
-        lines.append(f"| `{f.env}` | {default} | {f.help.replace('|', chr(92) + '|')} |")
+        meaning = f.help.replace("|", r"\|")  # a | inside a cell would end it
+        lines.append(f"| `{f.env}` | {default} | {meaning} |")
     return "\n".join(lines) + "\n"
 
 

@@ -5,8 +5,14 @@ links to it (and to nothing outside the repository)."""
 from __future__ import annotations
 
 import configparser
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MAP = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
@@ -56,3 +62,30 @@ def test_the_readme_links_the_map_and_nothing_outside_the_repository():
             continue  # a URL of a page on the web, or an anchor in the README
         target = (ROOT / link.split("#")[0]).resolve()
         assert target.is_relative_to(ROOT) and target.exists(), link
+
+
+def lint_imports(package_parent: Path, contract: str) -> subprocess.CompletedProcess:
+    """lint-imports with one of this repository's contracts, on the flaskllm package under a
+    folder."""
+    env = {**os.environ, "PYTHONPATH": str(package_parent)}
+    return subprocess.run([str(Path(sys.executable).with_name("lint-imports")), "--no-logo",
+                           "--no-cache", "--contract", contract, str(ROOT / ".importlinter")],
+                          cwd=package_parent, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("module, line, contract", [
+    ("ratelimit.py", "from flaskllm import state", "layers"),  # a part reaching up
+    ("ratelimit.py", "from flaskllm import state", "acyclic"),  # … closes state's old circle
+    ("context.py", "from flaskllm import settings", "layers"),  # a leaf stays a leaf
+    ("pipeline.py", "import openai", "sdk"),
+])
+def test_the_contracts_catch_a_wrong_import(tmp_path, module, line, contract):
+    assert lint_imports(ROOT, contract).returncode == 0  # kept as the code is
+    shutil.copytree(ROOT / "flaskllm", tmp_path / "flaskllm",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(tmp_path / "flaskllm" / module, "a", encoding="utf-8") as fh:
+        fh.write(f"\n{line}  # the wrong import under test\n")
+    found = lint_imports(tmp_path, contract)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "BROKEN" in found.stdout
