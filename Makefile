@@ -18,6 +18,7 @@ run: install
 	$(BIN)/flaskllm serve
 
 test: install
+	$(BIN)/lint-imports --no-logo --no-cache  # the layers of ARCHITECTURE.md (.importlinter)
 	$(BIN)/pytest -q
 	$(MAKE) test-node
 

@@ -21,7 +21,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
-from flaskllm import errors, logs, speedups, state
+from flaskllm import context, errors, logs, speedups, state
 from flaskllm.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from flaskllm.responses import dumps
 from flaskllm.settings import ROOT, Settings
@@ -50,9 +50,7 @@ def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
 
 def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     body, headers = errors.as_problem(exc)
-    fields = state.request_log.get(None)
-    if fields is not None:  # for the access line, the metrics and the error-rate alert
-        fields["code"] = body["code"]
+    context.current().refused(body["code"])  # for the access line, metrics, error-rate alert
     # A problem whose cause is logged where it is noticed (a Redis outage, once a minute:
     # flaskllm.redisutil) says so with ``logged = True`` and is not logged per request.
     if body["status"] >= 500 and not getattr(exc, "logged", False):

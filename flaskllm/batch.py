@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from connexion.exceptions import ProblemException
 
-from flaskllm import errors, pipeline, state
+from flaskllm import context, errors, pipeline
 from flaskllm.state import AppState
 
 log = logging.getLogger("flaskllm.batch")
@@ -93,7 +93,7 @@ async def run(app: AppState, body: Mapping[str, Any], *, request_id: str, token:
     results = [_result(app, index, outcome) for index, outcome in enumerate(outcomes)]
     succeeded = sum(1 for r in results if r["status"] == 200)
     usages = [r["result"]["usage"] for r in results if r["status"] == 200]
-    state.request_log.get({}).update(
+    context.current().batch_done(
         items=len(results), failed=len(results) - succeeded, **_totals(usages))
     return {"succeeded": succeeded, "failed": len(results) - succeeded, "results": results}
 

@@ -1,4 +1,4 @@
-"""The ``flaskllm`` command: serve, tokens, usage, check."""
+"""The ``flaskllm`` command: serve, tokens, usage, check, settings."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _settings() -> Settings:
 
 
 def _store(settings: Settings):
-    from flaskllm.security import TokenStore
+    from flaskllm.tokens import TokenStore
     from flaskllm.db import create_engine
 
     return TokenStore(create_engine(settings.database_url))
@@ -243,7 +243,28 @@ def cmd_check(_args) -> int:
     if not found:
         print(f"ok: settings, spec and database are fine "
               f"(provider {settings.llm_provider}, database {settings.database_url.split(':')[0]})")
+        defaults = Settings().shown()
+        for env, value in settings.shown().items():  # masked: secrets say only "set"
+            if value != defaults[env]:
+                print(f"  {env}={value}")
     return 1 if found else 0
+
+
+def cmd_settings(args) -> int:
+    """The settings in effect (secrets masked), or the README's table of them."""
+    from flaskllm import settings as declared
+
+    if args.write_readme:
+        readme = ROOT / "README.md"
+        readme.write_text(declared.with_table(readme.read_text(encoding="utf-8")),
+                          encoding="utf-8")
+        print(f"updated the settings table in {readme}")
+    elif args.markdown:
+        sys.stdout.write(declared.markdown_table())
+    else:
+        for env, value in _settings().shown().items():
+            print(f"{env}={value}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
 
     check = sub.add_parser("check", help="load settings and the spec and report problems")
     check.set_defaults(func=cmd_check)
+
+    shown = sub.add_parser("settings", help="print the settings in effect (secrets masked)")
+    shown.add_argument("--markdown", action="store_true", help="the README's table instead")
+    shown.add_argument("--write-readme", action="store_true",
+                       help="rewrite that table in README.md (between its marker comments)")
+    shown.set_defaults(func=cmd_settings)
 
     args = parser.parse_args(argv)
     return args.func(args)

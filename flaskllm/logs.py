@@ -6,7 +6,7 @@ per request.
                              line, the HTTP metrics, refusals, and the error-rate alert's input
 
 The access line (logger ``flaskllm.access``) has the request's id, method, path, status and
-latency, and whatever the request's steps put in ``state.request_log`` on the way:
+latency, and what the request's steps recorded in its ``RequestContext`` (flaskllm/context.py):
 
     token          the token's name (never the token): flaskllm/security.py
     operation      the spec's operationId: read here from connexion's routing
@@ -18,7 +18,7 @@ latency, and whatever the request's steps put in ``state.request_log`` on the wa
                    status was already 200); ``code`` is its code
     prompt         the prompt text: logged only with LOG_PROMPTS=true, cut to PROMPT_CHARS
 
-Anything else in the dict is logged as it is, so put no secret there. Headers are never
+Only these fields are logged, so nothing else a step knows can leak. Headers are never
 logged: not X-API-Token, not Authorization, not cookies. Health checks and scrapes of
 /metrics that succeed are logged at DEBUG, so they do not drown the requests that matter.
 """
@@ -31,20 +31,23 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from flaskllm import state
+from flaskllm import context
 from flaskllm.settings import Settings
 
 if TYPE_CHECKING:
     from starlette.types import Scope
+
+    from flaskllm.state import AppState
 
 access_log = logging.getLogger("flaskllm.access")
 log = logging.getLogger("flaskllm")
 
 PROMPT_CHARS = 2000
 QUIET_OPERATIONS = {"health.get", "metrics.get"}
-ORDER = ("request_id", "method", "path", "status", "latency_ms", "token", "operation", "code",
-         "type", "provider", "model", "cache", "input_tokens", "output_tokens", "cost_usd",
-         "upstream_ms", "items", "failed", "outcome")
+# The access line's fields after request_id, method, path, status and latency, in order:
+# attributes of the RequestContext (prompt is added last, and only with LOG_PROMPTS=true).
+ORDER = ("token", "operation", "code", "type", "provider", "model", "cache", "input_tokens",
+         "output_tokens", "cost_usd", "upstream_ms", "items", "failed", "outcome")
 
 
 class RequestIdFilter(logging.Filter):
@@ -52,7 +55,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = state.request_id.get()
+            record.request_id = context.current().request_id
         return True
 
 
@@ -123,37 +126,34 @@ def configure(settings: Settings) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-def request_finished(app: "state.AppState", scope: "Scope", request_id: str, status: int,
-                     seconds: float, fields: dict[str, Any]) -> None:
+def request_finished(app: "AppState", scope: "Scope", ctx: context.RequestContext,
+                     status: int, seconds: float) -> None:
     """Everything observed at the end of one request. Never raises: the answer is out."""
     try:
         routing = scope.get("extensions", {}).get("connexion_routing", {})
         # Connexion keeps the resolved function's name; the spec's operationId is its tail.
         operation = (routing.get("operation_id") or "").removeprefix("flaskllm.operations.")
-        operation = operation or None
-        if operation:
-            fields.setdefault("operation", operation)
+        if operation and ctx.operation is None:
+            ctx.operation = operation
+        operation = ctx.operation
         app.metrics.observe_http(operation, status, seconds)
-        app.metrics.refused(fields.get("code"))
+        app.metrics.refused(ctx.code)
         # The error rate is about answers that reached a provider (or failed on our side); a
         # batch reports its items one by one instead (batch.py).
-        if ("provider" in fields or status >= 500) and "items" not in fields:
-            app.alerts.observe(int(fields.get("outcome") or status), code=fields.get("code"),
-                               provider=fields.get("provider"))
-        line = {"request_id": request_id, "method": scope.get("method"),
-                "path": scope.get("path"), "status": status,
-                "latency_ms": round(seconds * 1000, 1)}
-        for key in ORDER[5:]:
-            if fields.get(key) is not None:
-                line[key] = fields[key]
-        for key, value in fields.items():
-            if key not in line and key != "prompt" and value is not None:
+        if (ctx.provider is not None or status >= 500) and ctx.items is None:
+            app.alerts.observe(ctx.outcome or status, code=ctx.code, provider=ctx.provider)
+        line: dict[str, Any] = {"request_id": ctx.request_id, "method": scope.get("method"),
+                                "path": scope.get("path"), "status": status,
+                                "latency_ms": round(seconds * 1000, 1)}
+        for key in ORDER:
+            value = getattr(ctx, key)
+            if value is not None:
                 line[key] = value
-        if app.settings.log_prompts and fields.get("prompt"):
-            line["prompt"] = str(fields["prompt"])[:PROMPT_CHARS]
+        if app.settings.log_prompts and ctx.prompt:
+            line["prompt"] = ctx.prompt[:PROMPT_CHARS]
         quiet = operation in QUIET_OPERATIONS and status < 400
         access_log.log(logging.DEBUG if quiet else logging.INFO, "%s %s %s %.1fms",
                        line["method"], line["path"], status, line["latency_ms"],
-                       extra={"fields": line, "request_id": request_id})
+                       extra={"fields": line, "request_id": ctx.request_id})
     except Exception:
-        log.exception("the end of request %s was not recorded", request_id)
+        log.exception("the end of request %s was not recorded", ctx.request_id)

@@ -1,5 +1,6 @@
-"""ASGI middleware around connexion: the request context (app state, X-Request-ID) and the
-request body size limit, enforced before the body is parsed."""
+"""ASGI middleware around connexion: the request context (the app's state, a fresh
+``RequestContext`` from flaskllm/context.py, X-Request-ID) and the request body size limit,
+enforced before the body is parsed."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flaskllm import errors, logs, state
+from flaskllm import context, errors, logs, state
 from flaskllm.responses import problem_response
 
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class RequestContextMiddleware:
-    """Makes the app's state reachable from handlers, and gives every response an X-Request-ID
+    """Makes the app's state reachable from handlers, starts the request's ``RequestContext``
+    (its response headers are added to the response), and gives every response an X-Request-ID
     (a sane incoming one is echoed, otherwise a new one is made). It sits outside connexion's
     exception handling, so error responses carry the id too; anything that escapes below
     becomes a problem response here instead of a bare 500 page. At the end of each request it
@@ -39,11 +41,7 @@ class RequestContextMiddleware:
                 break
         rid = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         state.current.set(self.app_state)
-        state.request_id.set(rid)
-        extra_headers: dict[str, str] = {}
-        state.response_headers.set(extra_headers)
-        log_fields: dict = {}
-        state.request_log.set(log_fields)
+        ctx = context.begin(rid)
         started = False
         status = 499  # until a response starts: the client went away (nginx's code for it)
         began = time.perf_counter()
@@ -57,7 +55,7 @@ class RequestContextMiddleware:
                 started, status = True, message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = rid
-                for name, value in extra_headers.items():
+                for name, value in ctx.response_headers.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)
@@ -69,11 +67,10 @@ class RequestContextMiddleware:
                 except Exception as exc:
                     if started:
                         raise
-                    log_fields["code"] = errors.as_problem(exc)[0]["code"]
+                    ctx.refused(errors.as_problem(exc)[0]["code"])
                     await problem_response(exc)(scope, receive, send_with_id)
         finally:
-            logs.request_finished(self.app_state, scope, rid, status,
-                                  time.perf_counter() - began, log_fields)
+            logs.request_finished(self.app_state, scope, ctx, status, time.perf_counter() - began)
 
 
 class BodyLimitMiddleware:

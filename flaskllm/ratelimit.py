@@ -27,13 +27,13 @@ import asyncio
 import time
 from typing import Any
 
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem
 from limits.aio import storage, strategies
 from limits.errors import StorageError
 
-from flaskllm import errors, state
+from flaskllm import context, errors
 from flaskllm.redisutil import Outage, pool
-from flaskllm.settings import Settings, SettingsError
+from flaskllm.settings import Settings, parse_limits
 
 TOKEN = "token"  # limit identifiers: ("token", name) and ("auth-fail", address)
 AUTH_FAIL = "auth-fail"
@@ -44,25 +44,6 @@ class StorageUnavailable(errors.ServiceUnavailable):
     """503 SERVICE_UNAVAILABLE: Redis does not answer and RATE_LIMIT_FAIL_OPEN is false."""
 
     logged = True  # the outage is logged once a minute (redisutil.Outage), not per request
-
-
-def parse_limits(value: str, setting: str) -> list[RateLimitItem]:
-    """``60`` (a minute, the seed's meaning) or ``limits`` notation such as
-    ``100/minute;2000/day``, as RateLimitItems, shortest window first."""
-    text = value.strip()
-    if text.isdigit():
-        text += "/minute"
-    try:
-        items = parse_many(text)
-    except ValueError:
-        items = []
-    if not items:
-        raise SettingsError(f"{setting}: expected requests a minute (60) or limits such as "
-                            f"100/minute;2000/day (got {value!r})")
-    if any(item.amount < 1 for item in items):
-        raise SettingsError(f"{setting}: every limit must allow at least 1 request "
-                            f"(set RATE_LIMIT_ENABLED=false to turn limits off)")
-    return sorted(items, key=lambda item: item.get_expiry())
 
 
 def describe(item: RateLimitItem) -> str:
@@ -181,14 +162,13 @@ class Limiter:
     def _set_headers(*stats_by_item) -> None:
         """X-RateLimit-* for the limit closest to refusing (least remaining, then soonest
         reset). Reset is in seconds from now, like Retry-After, so clocks need not agree."""
-        headers = state.response_headers.get(None)
-        if headers is None:  # called outside a request (a background job)
-            return
+        ctx = context.current()  # outside a request: a detached context, the headers go nowhere
         item, stats = min(stats_by_item, key=lambda pair: (pair[1].remaining,
                                                            pair[1].reset_time))
-        headers["X-RateLimit-Limit"] = str(item.amount)
-        headers["X-RateLimit-Remaining"] = str(max(0, stats.remaining))
-        headers["X-RateLimit-Reset"] = str(max(0, int(stats.reset_time - time.time() + 0.999)))
+        ctx.set_header("X-RateLimit-Limit", str(item.amount))
+        ctx.set_header("X-RateLimit-Remaining", str(max(0, stats.remaining)))
+        ctx.set_header("X-RateLimit-Reset",
+                       str(max(0, int(stats.reset_time - time.time() + 0.999))))
 
     # Failed authentication ---------------------------------------------------------------
 

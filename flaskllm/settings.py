@@ -1,7 +1,11 @@
 """One typed settings object, read once from the environment and a `.env` file.
 
-Every setting is one row of ``FIELDS``: its variable name, how to parse it, its default and a
-line of help (the README's settings table lists the same rows; a test keeps them in step).
+Every setting is declared once, as one row of ``FIELDS``: ``Field(env, parse, default, help)``
+plus keyword options (``secret=True``: never shown, only "set" or not; ``name=``: the attribute,
+by default the variable in lower case). Everything else is derived from those rows: the
+``Settings`` class (one typed, frozen attribute per row), reading the environment, the masked
+display (``flaskllm settings``, ``flaskllm check``, error messages) and the README's settings
+table (``flaskllm settings --markdown``; tests/test_settings.py fails when it is stale).
 Nothing else in FlaskLLM reads the environment.
 """
 
@@ -9,11 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+import re
+import typing
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from dotenv import dotenv_values
+from limits import RateLimitItem, parse_many
 
 from flaskllm import servers as _servers
 
@@ -72,13 +79,55 @@ def _str(raw: str) -> str:
     return raw.strip()
 
 
+def parse_limits(value: str, setting: str) -> list[RateLimitItem]:
+    """``60`` (a minute, the seed's meaning) or ``limits`` notation such as
+    ``100/minute;2000/day``, as RateLimitItems, shortest window first (RATE_LIMIT,
+    AUTH_FAIL_LIMIT; flaskllm/ratelimit.py counts them)."""
+    text = value.strip()
+    if text.isdigit():
+        text += "/minute"
+    try:
+        items = parse_many(text)
+    except ValueError:
+        items = []
+    if not items:
+        raise SettingsError(f"{setting}: expected requests a minute (60) or limits such as "
+                            f"100/minute;2000/day (got {value!r})")
+    if any(item.amount < 1 for item in items):
+        raise SettingsError(f"{setting}: every limit must allow at least 1 request "
+                            f"(set RATE_LIMIT_ENABLED=false to turn limits off)")
+    return sorted(items, key=lambda item: item.get_expiry())
+
+
 @dataclass(frozen=True)
 class Field:
+    """One setting. The positional four are the row; the options after them are keywords."""
+
     env: str
     parse: Callable[[str], Any]
     default: Any
     help: str
-    secret: bool = False
+    _: KW_ONLY
+    secret: bool = False  # never shown: displays say only whether it is set
+    name: str = ""  # the Settings attribute; "" means env.lower()
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.env.lower())
+
+    @property
+    def type(self) -> Any:
+        """The attribute's type: what the parser returns (Any for a parser without hints)."""
+        try:
+            return typing.get_type_hints(self.parse).get("return", Any)
+        except (NameError, TypeError):
+            return Any
+
+    def shown(self, value: Any) -> str:
+        """The value as a person may see it: secrets masked, URL passwords hidden."""
+        if self.secret:
+            return "(set, hidden)" if value not in ("", None) else ""
+        return _PASSWORD_IN_URL.sub(r"\1***@", env_text(value))
 
 
 FIELDS: tuple[Field, ...] = (
@@ -168,65 +217,32 @@ FIELDS: tuple[Field, ...] = (
           "Seconds a batch response is kept for replay by its Idempotency-Key"),
 )
 
-_BY_ATTR = {f.env.lower(): f for f in FIELDS}
+_BY_ATTR = {f.name: f for f in FIELDS}
+# scheme://user:password@host → scheme://user:***@host (REDIS_URL, DATABASE_URL may hold one)
+_PASSWORD_IN_URL = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Settings:
-    environment: str = "development"
-    debug: bool = False
-    api_token: str = field(default="", repr=False)
-    allowed_origins: tuple[str, ...] = ("*",)
-    llm_provider: str = "offline"
-    openai_api_key: str = field(default="", repr=False)
-    openai_model: str = "gpt-4.1-mini"
-    openai_models: tuple[str, ...] = ()
-    openai_base_url: str = ""
-    anthropic_api_key: str = field(default="", repr=False)
-    anthropic_model: str = "claude-haiku-4-5"
-    anthropic_models: tuple[str, ...] = ()
-    anthropic_base_url: str = ""
-    llm_servers: tuple[_servers.Server, ...] = ()
-    fallback_providers: tuple[str, ...] = ()
-    # The keys of LLM_SERVERS rows, by the variable their key_setting names (from_env reads them).
-    server_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
-    request_timeout: float = 30.0
-    prompt_templates_dir: str = ""
-    max_prompt_length: int = 4000
-    max_body_bytes: int = 1_048_576
-    rate_limit_enabled: bool = True
-    rate_limit: str = "60"
-    auth_fail_limit: str = "20/minute"
-    rate_limit_fail_open: bool = False
-    redis_url: str = field(default="", repr=False)  # may hold a password
-    redis_key_prefix: str = "flaskllm"
-    cache_url: str = field(default="", repr=False)
-    cache_ttl: int = 86400
-    cache_max_entries: int = 10000
-    cache_scope: str = "token"
-    database_url: str = ""
-    log_level: str = "info"
-    log_format: str = "auto"
-    log_prompts: bool = False
-    prices_file: str = ""
-    usage_spool_file: str = ""
-    alert_webhook_url: str = field(default="", repr=False)  # its path is a secret
-    alert_smtp_host: str = ""
-    alert_smtp_port: int = 587
-    alert_smtp_user: str = ""
-    alert_smtp_password: str = field(default="", repr=False)
-    alert_smtp_from: str = ""
-    alert_smtp_to: tuple[str, ...] = ()
-    alert_smtp_starttls: bool = True
-    alert_cooldown: int = 900
-    alert_error_rate: float = 0.2
-    alert_window: int = 300
-    alert_min_requests: int = 20
-    metrics_public: bool = False
-    metrics_dir: str = ""
-    batch_max_items: int = 500
-    upstream_concurrency: int = 16
-    idempotency_ttl: int = 86400
+def env_text(value: Any) -> str:
+    """A typed value written back the way the environment spells it (`true`, `a,b`, rows of
+    `k=v,…` separated by `;`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        rows = [env_text(v) for v in value]
+        return (";" if value and dataclasses.is_dataclass(value[0]) else ",").join(rows)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        parts = []
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if item not in (None, "", ()):
+                text = "|".join(item) if isinstance(item, tuple) else str(item)
+                parts.append(f"{f.name}={text}")
+        return ",".join(parts)
+    return "" if value is None else str(value)
+
+
+class _Settings:
+    """What ``Settings`` does besides holding one attribute per row of FIELDS."""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -272,8 +288,6 @@ class Settings:
                 raise SettingsError("API_TOKEN: must be at least 32 characters in production")
         if not self.llm_provider:
             raise SettingsError("LLM_PROVIDER: must name a provider")
-        from flaskllm.ratelimit import parse_limits  # raises SettingsError naming the setting
-
         parse_limits(self.rate_limit, "RATE_LIMIT")
         parse_limits(self.auth_fail_limit, "AUTH_FAIL_LIMIT")
         redis_schemes = ("redis://", "rediss://", "unix://")
@@ -296,6 +310,48 @@ class Settings:
     def production(self) -> bool:
         return self.environment == "production"
 
+    def shown(self) -> dict[str, str]:
+        """Every setting by its variable, as ``Field.shown`` displays it."""
+        return {f.env: f.shown(getattr(self, f.name)) for f in FIELDS}
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in self.shown().items()) + ")"
+
+
+# server_keys is no row: from_env fills it with the keys LLM_SERVERS rows name (key_setting).
+Settings = dataclasses.make_dataclass(
+    "Settings",
+    [(f.name, f.type, field(default=f.default)) for f in FIELDS]
+    + [("server_keys", Mapping[str, str], field(default_factory=dict))],
+    bases=(_Settings,), frozen=True, repr=False)
+Settings.__module__ = __name__  # for pickling and readable tracebacks (Python 3.11 has no module=)
+Settings.__doc__ = "The settings, one typed attribute per row of FIELDS (read-only)."
+
 
 def _shown(spec: Field, raw: str) -> str:
-    return "a hidden value" if spec.secret else repr(raw)
+    return "a hidden value" if spec.secret else repr(spec.shown(raw))
+
+
+# The README's settings table, generated from FIELDS between these two lines.
+TABLE_START = ("<!-- settings table: generated from flaskllm/settings.py by "
+               "`flaskllm settings --markdown --write-readme`; edit the rows there -->")
+TABLE_END = "<!-- end of settings table -->"
+
+
+def markdown_table() -> str:
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in FIELDS:
+        default = env_text(f.default)
+        default = f"`{default}`" if default else "—"
+        meaning = f.help.replace("|", r"\|")  # a | inside a cell would end it
+        lines.append(f"| `{f.env}` | {default} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def with_table(readme: str) -> str:
+    """The README's text with the settings table between the markers made anew."""
+    head, start, rest = readme.partition(TABLE_START)
+    _old, end, tail = rest.partition(TABLE_END)
+    if not start or not end:
+        raise ValueError(f"the README has no {TABLE_START!r} … {TABLE_END!r} markers")
+    return f"{head}{TABLE_START}\n{markdown_table()}{TABLE_END}{tail}"

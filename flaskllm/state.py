@@ -1,8 +1,10 @@
-"""The per-app state that handlers reach: settings, database, providers, the loaded spec.
+"""The composition root: ``AppState`` builds the app's parts (database, token store, providers,
+limiter, cache, usage, budgets, prices, alerts, metrics) from the settings and the loaded spec.
 
 Connexion calls handlers and the security function as plain module functions, so the app's
-state travels in a context variable that ``RequestContextMiddleware`` sets for each request.
-Several apps (tests build many) can run in one process without sharing state.
+state travels in a context variable that ``RequestContextMiddleware`` sets for each request
+(``state.get()``). Several apps (tests build many) can run in one process without sharing
+state. What a request learns about itself lives in flaskllm/context.py, not here.
 """
 
 from __future__ import annotations
@@ -21,22 +23,12 @@ if TYPE_CHECKING:
     from flaskllm.metrics import Metrics
     from flaskllm.prices import Prices
     from flaskllm.ratelimit import Disabled, Limiter
-    from flaskllm.security import TokenStore
+    from flaskllm.tokens import TokenStore
     from flaskllm.usage import Recorder
     from flaskllm.usage.budgets import Budgets
     from flaskllm.templates import Catalog
 
 current: contextvars.ContextVar["AppState"] = contextvars.ContextVar("flaskllm_state")
-request_id: contextvars.ContextVar[str] = contextvars.ContextVar("flaskllm_request_id", default="-")
-# Headers any step may add to this request's response (X-Cache, X-RateLimit-*, Retry-After);
-# RequestContextMiddleware puts a fresh dict here per request and writes it out.
-response_headers: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
-    "flaskllm_response_headers")
-# What this request's access log line says besides id, status and latency (token, provider,
-# model, tokens, cost, cache...; the keys are listed in flaskllm/logs.py). Any step may add to
-# it; RequestContextMiddleware puts a fresh dict here per request and logs it at the end.
-request_log: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
-    "flaskllm_request_log")
 
 
 class AppState:
@@ -53,7 +45,7 @@ class AppState:
 
     @functools.cached_property
     def tokens(self) -> "TokenStore":
-        from flaskllm.security import TokenStore
+        from flaskllm.tokens import TokenStore
 
         return TokenStore(self.engine)
 

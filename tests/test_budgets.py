@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from fakes.alerts import FakeAlerts
 from flaskllm import cli, db, errors
 from flaskllm.prices import Prices
-from flaskllm.security import TokenStore
+from flaskllm.tokens import TokenStore
 from flaskllm.settings import Settings
 from flaskllm.usage import Recorder, UsageRecord, budgets
 from flaskllm.usage.budget_sql import LimitsTable, SqlStore

@@ -8,11 +8,13 @@ import json
 import logging
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from flaskllm import logs
+from flaskllm.context import RequestContext
 from flaskllm.app import create_app
 from flaskllm.settings import Settings
 from servers import clean_env
@@ -69,10 +71,12 @@ def test_the_prompt_is_logged_only_with_log_prompts(tmp_path, caplog, log_prompt
     scope = {"method": "POST", "path": "/api/v1/webhook",
              "extensions": {"connexion_routing": {
                  "operation_id": "flaskllm.operations.webhook.create"}}}
-    fields = {"token": "sheet", "provider": "offline", "model": "offline-1", "cache": "MISS",
-              "input_tokens": 12, "output_tokens": 3, "cost_usd": 0.0,
-              "prompt": SECRET_PROMPT}
-    logs.request_finished(app.state, scope, "rid-1", 200, 0.0123, fields)
+    ctx = RequestContext(request_id="rid-1")
+    ctx.authenticated("sheet")
+    ctx.used(type="summary", provider="offline", model="offline-1", cached=False,
+             input_tokens=12, output_tokens=3, cost_usd=Decimal("0"), upstream_seconds=None,
+             status=200, prompt=SECRET_PROMPT)
+    logs.request_finished(app.state, scope, ctx, 200, 0.0123)
     (line,) = access_lines(caplog)
     assert line["operation"] == "webhook.create" and line["latency_ms"] == 12.3
     assert (line["provider"], line["model"], line["cache"]) == ("offline", "offline-1", "MISS")
@@ -86,12 +90,12 @@ def test_answers_feed_the_error_rate_monitor(tmp_path):
     app.state.engine = sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/db.sqlite")
     observed = app.state.__dict__["alerts"] = Observed()
     scope = {"method": "POST", "path": "/api/v1/webhook"}
-    logs.request_finished(app.state, scope, "r1", 502, 0.1,
-                          {"provider": "openai", "code": "PROVIDER_ERROR"})
-    logs.request_finished(app.state, scope, "r2", 200, 0.1,
-                          {"provider": "offline", "outcome": 504, "code": "PROVIDER_TIMEOUT"})
-    logs.request_finished(app.state, scope, "r3", 200, 0.1, {"items": 3})  # a batch: per item
-    logs.request_finished(app.state, scope, "r4", 401, 0.1, {"code": "UNAUTHORIZED"})
+    logs.request_finished(app.state, scope, RequestContext(
+        "r1", provider="openai", code="PROVIDER_ERROR"), 502, 0.1)
+    logs.request_finished(app.state, scope, RequestContext(
+        "r2", provider="offline", outcome=504, code="PROVIDER_TIMEOUT"), 200, 0.1)
+    logs.request_finished(app.state, scope, RequestContext("r3", items=3), 200, 0.1)  # per item
+    logs.request_finished(app.state, scope, RequestContext("r4", code="UNAUTHORIZED"), 401, 0.1)
     with app.test_client() as client:
         assert client.get("/api/v1/health").status_code == 503  # the database is away
     assert observed.calls == [(502, "PROVIDER_ERROR", "openai"),

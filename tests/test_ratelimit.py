@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from flaskllm import errors, ratelimit, state
+from flaskllm import context, errors, ratelimit
 from flaskllm.app import create_app
 from flaskllm.settings import Settings, SettingsError
 from servers import clean_env, serve_processes
@@ -134,7 +134,7 @@ def test_a_batch_counts_each_item(settings):
     limiter = ratelimit.build(settings.replace(rate_limit="5"))
 
     async def main():
-        state.response_headers.set(headers := {})
+        headers = context.begin("test").response_headers
         await limiter.hit("tester", cost=3)
         assert headers["X-RateLimit-Remaining"] == "2"
         with pytest.raises(errors.RateLimited) as refused:

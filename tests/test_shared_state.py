@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from fakes import OPENAI_KEY, Step, openai_fake  # noqa: F401 (openai_fake: fixture)
 from flaskllm import db
-from flaskllm.security import TOKEN_PREFIX
+from flaskllm.tokens import TOKEN_PREFIX
 from servers import clean_env, cli, serve_processes
 from test_ratelimit import HEADERS, assert_problem, prefix, redis_settings  # noqa: F401
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from flaskllm import cli, db
 from flaskllm.app import create_app
-from flaskllm.security import TokenStore, hash_token
+from flaskllm.tokens import TokenStore, hash_token
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,4 +1,5 @@
-"""GET /api/v1/examples: usage examples generated from the examples in the spec itself."""
+"""GET /api/v1/examples: usage examples generated from the examples in the spec itself (walked
+by flaskllm/openapi.py, like the reference page)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,8 @@ import json
 import shlex
 from typing import Any, Iterator
 
-from flaskllm import state
+from flaskllm import openapi, state
 from flaskllm.responses import json_response
-
-METHODS = ("get", "post", "put", "patch", "delete")
-
-
-def _first_example(content: dict) -> Any:
-    media = content.get("application/json") or {}
-    if "example" in media:
-        return media["example"]
-    examples = media.get("examples") or {}
-    return next((e.get("value") for e in examples.values()), None)
 
 
 def _curl(method: str, path: str, body: Any, secured: bool) -> str:
@@ -37,35 +28,27 @@ def _curl(method: str, path: str, body: Any, secured: bool) -> str:
 
 def build(spec: dict) -> Iterator[dict]:
     """Every named request example of every operation, with a matching response example."""
-    default_security = spec.get("security", [])
-    for path, item in spec.get("paths", {}).items():
-        for method in METHODS:
-            op = item.get(method)
-            if not op:
-                continue
-            secured = bool(op.get("security", default_security))
-            ok = next((r for code, r in op.get("responses", {}).items()
-                       if str(code).startswith("2")), {})
-            ok_content = (ok.get("content") or {}).get("application/json") or {}
-            responses = ok_content.get("examples") or {}
-            fallback = _first_example(ok.get("content") or {})
-            body = ((op.get("requestBody") or {}).get("content") or {}).get("application/json")
-            named = (body or {}).get("examples") or {}
-            if not named:
-                named = {"default": {"summary": op.get("summary", ""), "value": None}}
-            for name, example in named.items():
-                request = example.get("value")
-                response = responses.get(name, {}).get("value", fallback)
-                yield {
-                    "operation_id": op["operationId"],
-                    "method": method.upper(),
-                    "path": path,
-                    "name": name,
-                    "summary": example.get("summary") or op.get("summary", ""),
-                    "request": request,
-                    "response": response,
-                    "curl": _curl(method, path, request, secured),
-                }
+    for op in openapi.operations(spec):
+        ok = next((r for status, r in op.responses() if status.startswith("2")), {})
+        ok_json = (ok.get("content") or {}).get("application/json")
+        responses = (ok_json or {}).get("examples") or {}
+        fallback = openapi.first_example(ok_json)
+        named = (op.body().get("application/json") or {}).get("examples") or {}
+        if not named:
+            named = {"default": {"summary": op.node.get("summary", ""), "value": None}}
+        for name, example in named.items():
+            request = example.get("value")
+            response = responses.get(name, {}).get("value", fallback)
+            yield {
+                "operation_id": op.id,
+                "method": op.method.upper(),
+                "path": op.path,
+                "name": name,
+                "summary": example.get("summary") or op.node.get("summary", ""),
+                "request": request,
+                "response": response,
+                "curl": _curl(op.method, op.path, request, op.secured),
+            }
 
 
 async def search(user: str):

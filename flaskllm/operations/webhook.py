@@ -6,7 +6,7 @@ from connexion import request
 from starlette.responses import StreamingResponse
 
 from flaskllm import batch as batch_module
-from flaskllm import pipeline, state, streaming
+from flaskllm import context, pipeline, state, streaming
 from flaskllm.cache import no_cache_requested
 from flaskllm.responses import json_response
 
@@ -14,7 +14,7 @@ from flaskllm.responses import json_response
 async def create(body: dict, user: str):
     app = state.get()
     await app.limiter.hit(user)
-    job = pipeline.Job.from_body(body, request_id=state.request_id.get(), token=user,
+    job = pipeline.Job.from_body(body, request_id=context.current().request_id, token=user,
                                  no_cache=no_cache_requested(request.headers.get("cache-control")))
     result = await pipeline.answer(app, job)
     return json_response(result, headers={"X-Cache": "HIT" if result["cached"] else "MISS"})
@@ -31,7 +31,7 @@ async def batch(body: dict, user: str):
         if stored is not None:
             return json_response(stored, headers={"Idempotent-Replayed": "true"})
     await app.limiter.hit(user, cost=len(items))
-    response = await batch_module.run(app, body, request_id=state.request_id.get(),
+    response = await batch_module.run(app, body, request_id=context.current().request_id,
                                       token=user, no_cache=no_cache)
     if key:
         await batch_module.remember(app, user, key, digest, response)
@@ -41,7 +41,7 @@ async def batch(body: dict, user: str):
 async def stream(body: dict, user: str):
     app = state.get()
     await app.limiter.hit(user)
-    job = pipeline.Job.from_body(body, request_id=state.request_id.get(), token=user,
+    job = pipeline.Job.from_body(body, request_id=context.current().request_id, token=user,
                                  no_cache=no_cache_requested(request.headers.get("cache-control")),
                                  operation="webhook.stream")
     events = pipeline.run(app, job, streaming=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 from connexion.exceptions import ProblemException
 
-from flaskllm import errors, state
+from flaskllm import context, errors
 from flaskllm.llm.base import MAX_OUTPUT_TOKENS, Provider, Result
 from flaskllm.usage.records import UsageRecord
 
@@ -128,10 +128,8 @@ class Meter:
         self.app.usage.record(rec)
         self.app.metrics.observe_record(rec)
         if job.operation != "webhook.batch":  # a batch logs its totals once (flaskllm/batch.py)
-            state.request_log.get({}).update(
-                type=rec.type, provider=rec.provider, model=rec.model,
-                cache="HIT" if rec.cached else "MISS", input_tokens=rec.input_tokens,
-                output_tokens=rec.output_tokens,
-                cost_usd=None if rec.cost_usd is None else float(rec.cost_usd),
-                upstream_ms=None if upstream is None else round(upstream * 1000, 1),
-                outcome=rec.status, prompt=job.text, **({"code": code} if code else {}))
+            context.current().used(
+                type=rec.type, provider=rec.provider, model=rec.model, cached=rec.cached,
+                input_tokens=rec.input_tokens, output_tokens=rec.output_tokens,
+                cost_usd=rec.cost_usd, upstream_seconds=upstream, status=rec.status, code=code,
+                prompt=job.text)

@@ -1,27 +1,12 @@
 """The API reference as data for templates/reference.html, built from the loaded spec (the copy
-this server serves, with its own limits), so the page cannot drift from the contract."""
+this server serves, with its own limits), so the page cannot drift from the contract. The spec
+is walked by flaskllm/openapi.py; this module only says how each part reads on the page."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-METHODS = ("get", "post", "put", "patch", "delete")
-
-
-def ref_name(ref: str) -> str:
-    """'#/components/schemas/Prompt' → 'Prompt'."""
-    return ref.rsplit("/", 1)[-1]
-
-
-def resolve(spec: dict, node: dict) -> dict:
-    """Follow one $ref (parameters and responses are often references)."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
+from flaskllm.openapi import first_example, operations as walk, ref_name
 
 
 def type_of(schema: dict | None) -> str:
@@ -60,53 +45,42 @@ def properties(schema: dict) -> list[dict]:
 
 
 def _example(media: dict) -> str | None:
-    if "example" in media:
-        value = media["example"]
-    elif media.get("examples"):
-        value = next(iter(media["examples"].values())).get("value")
-    else:
+    value = first_example(media)
+    if value is None:
         return None
     return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def operations(spec: dict) -> list[dict]:
-    default_security = spec.get("security", [])
     found = []
-    for path, item in spec.get("paths", {}).items():
-        for method in METHODS:
-            op = item.get(method)
-            if not op:
-                continue
-            params = [resolve(spec, p) for p in item.get("parameters", []) + op.get("parameters", [])]
-            body = resolve(spec, op.get("requestBody") or {})
-            responses = []
-            for status, response in op.get("responses", {}).items():
-                response = resolve(spec, response)
-                content = response.get("content") or {}
-                responses.append({
-                    "status": str(status),
-                    "description": response.get("description", ""),
-                    "media": [{"type": media_type, "schema": type_of(media.get("schema")),
-                               "example": _example(media)} for media_type, media in content.items()],
-                    "headers": sorted((response.get("headers") or {}).keys()),
-                })
-            found.append({
-                "id": op["operationId"],
-                "anchor": op["operationId"].replace(".", "-"),
-                "method": method.upper(),
-                "path": path,
-                "summary": op.get("summary", ""),
-                "description": op.get("description", ""),
-                "tags": op.get("tags", []),
-                "secured": bool(op.get("security", default_security)),
-                "parameters": [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
-                                "type": type_of(p.get("schema")), "description": p.get("description", ""),
-                                "constraints": constraints(p.get("schema") or {})} for p in params],
-                "body": [{"type": media_type, "schema": type_of(media.get("schema")),
-                          "example": _example(media)}
-                         for media_type, media in (body.get("content") or {}).items()],
-                "responses": responses,
+    for op in walk(spec):
+        responses = []
+        for status, response in op.responses():
+            content = response.get("content") or {}
+            responses.append({
+                "status": status,
+                "description": response.get("description", ""),
+                "media": [{"type": media_type, "schema": type_of(media.get("schema")),
+                           "example": _example(media)} for media_type, media in content.items()],
+                "headers": sorted((response.get("headers") or {}).keys()),
             })
+        found.append({
+            "id": op.id,
+            "anchor": op.id.replace(".", "-"),
+            "method": op.method.upper(),
+            "path": op.path,
+            "summary": op.node.get("summary", ""),
+            "description": op.node.get("description", ""),
+            "tags": op.node.get("tags", []),
+            "secured": op.secured,
+            "parameters": [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
+                            "type": type_of(p.get("schema")), "description": p.get("description", ""),
+                            "constraints": constraints(p.get("schema") or {})}
+                           for p in op.parameters()],
+            "body": [{"type": media_type, "schema": type_of(media.get("schema")),
+                      "example": _example(media)} for media_type, media in op.body().items()],
+            "responses": responses,
+        })
     return found
 
 

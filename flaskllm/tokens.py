@@ -1,0 +1,122 @@
+"""The token store: named API tokens in the database as SHA-256 hashes, never as themselves,
+looked up by hash and compared in constant time. The check connexion calls per request is
+flaskllm/security.py; ``flaskllm tokens`` (flaskllm/cli.py) manages the rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from flaskllm import db
+from flaskllm.lookups import Lookups
+
+log = logging.getLogger("flaskllm.tokens")
+
+TOKEN_PREFIX = "fllm_"
+# A verified token is remembered this long, so the hot path does not hit the database on
+# every request; revoking in this process forgets it at once, other workers within this time.
+CACHE_SECONDS = 5.0
+# last_used_at is written at most this often per token, off the request path.
+TOUCH_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    name: str
+    admin: bool
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def generate_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class TokenStore:
+    """Named tokens in the database, with a short in-process cache of verified hashes."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._lookups = Lookups(CACHE_SECONDS)  # by the token's hash
+        self._touched: dict[str, float] = {}
+
+    def create(self, name: str, *, admin: bool = False) -> str:
+        """Store a new token and return it; this is the only time it is ever shown."""
+        token = generate_token()
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(db.tokens.c.id).where(db.tokens.c.name == name))
+            if exists.first() is not None:
+                raise ValueError(f"a token named {name!r} already exists")
+            conn.execute(db.tokens.insert().values(
+                name=name, token_hash=hash_token(token), admin=admin,
+                created_at=datetime.now(timezone.utc), revoked=False))
+        return token
+
+    def list(self) -> list[TokenRow]:
+        t = db.tokens.c
+        query = sa.select(t.name, t.admin, t.created_at, t.last_used_at, t.revoked).order_by(t.id)
+        with self.engine.connect() as conn:
+            return [TokenRow(*row) for row in conn.execute(query)]
+
+    def revoke(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(db.tokens.update().where(db.tokens.c.name == name)
+                                  .values(revoked=True))
+        self._lookups.forget()
+        return result.rowcount > 0
+
+    def delete(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(db.tokens.delete().where(db.tokens.c.name == name))
+        self._lookups.forget()
+
+    def lookup(self, token: str) -> TokenInfo | None:
+        """The token's info if it is known and not revoked (synchronous, hits the database)."""
+        digest = hash_token(token)
+        t = db.tokens.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.name, t.admin, t.token_hash)
+                               .where(t.token_hash == digest, t.revoked.is_(False))).first()
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        return TokenInfo(row.name, bool(row.admin))
+
+    def touch(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(db.tokens.update().where(db.tokens.c.name == name)
+                         .values(last_used_at=datetime.now(timezone.utc)))
+
+    async def verify(self, token: str) -> TokenInfo | None:
+        info = await self._lookups.get(hash_token(token), self.lookup, token)
+        now = time.monotonic()
+        if info is not None and self._touched.get(info.name, 0.0) < now - TOUCH_SECONDS:
+            self._touched[info.name] = now
+            future = asyncio.get_running_loop().run_in_executor(None, self.touch, info.name)
+            future.add_done_callback(_log_touch_failure)
+        return info
+
+
+def _log_touch_failure(future: asyncio.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("could not record a token's last use: %r", future.exception())
