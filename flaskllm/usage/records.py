@@ -75,7 +75,9 @@ class UsageRecord:
 
     def to_json(self) -> str:
         """One spool line: exact (cost as a string, time in ISO 8601 with its offset)."""
-        data = dataclasses.asdict(self)
+        # Field by field, not dataclasses.asdict: that deep-copies every value, and this runs
+        # on every request's path (the journal).
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["created_at"] = self.created_at.isoformat()
         data["cost_usd"] = None if self.cost_usd is None else str(self.cost_usd)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -102,3 +104,6 @@ class UsageRecord:
             upstream_latency=None if m["upstream_ms"] is None else m["upstream_ms"] / 1000,
             status=m["status"], error_code=m["error_code"], cached=bool(m["cached"]),
             prompt=m["prompt"], response=m["response"])
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(UsageRecord))
