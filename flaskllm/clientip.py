@@ -7,6 +7,8 @@ A connection from an address in TRUSTED_PROXIES may name the client in CLIENT_IP
 other address the header is ignored, so a client cannot pick a fresh address for every guess
 of a token. ``X-Forwarded-For`` is a list that each proxy appends to: it is read from the
 right, past the trusted proxies, and the first address that is not one of them is the client.
+The entry ``unix`` trusts connections over a Unix socket, which have no peer address (uvicorn
+``--uds``, as PythonAnywhere's ASGI hosting runs it).
 Under uvicorn (``flaskllm serve``) uvicorn's own proxy-header handling is turned off, and under
 WSGI (a2wsgi builds the scope from REMOTE_ADDR) there is none: this middleware is the rule.
 """
@@ -23,10 +25,16 @@ from flaskllm.settings import Settings, SettingsError
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+UNIX = "unix"  # the TRUSTED_PROXIES entry for connections over a Unix socket
+
+
 def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """TRUSTED_PROXIES as networks (a bare address is a network of one)."""
+    """TRUSTED_PROXIES as networks (a bare address is a network of one); ``unix`` is left out
+    here (see ClientAddressMiddleware)."""
     found = []
     for entry in entries:
+        if entry.lower() == UNIX:
+            continue
         try:
             found.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
@@ -60,15 +68,17 @@ class ClientAddressMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app
         self.trusted = parse_networks(settings.trusted_proxies)
+        self.unix = UNIX in (entry.lower() for entry in settings.trusted_proxies)
         self.header = header_key(settings.client_ip_header)
         self.forwarded_for = self.header == b"x-forwarded-for"
 
     def is_trusted(self, address: object) -> bool:
         return address is not None and any(address in net for net in self.trusted)
 
-    def client(self, peer: str, values: list[bytes]) -> str | None:
-        """The client's address from a trusted peer's header values, or None to keep the peer."""
-        if not self.is_trusted(_address(peer)):
+    def client(self, peer: str | None, values: list[bytes]) -> str | None:
+        """The client's address from a trusted peer's header values (peer None: a Unix
+        socket), or None to keep the peer."""
+        if not (self.unix if peer is None else self.is_trusted(_address(peer))):
             return None
         if not self.forwarded_for:  # one address, set by the proxy (the last copy wins)
             found = _address(values[-1].decode("latin-1")) if values else None
@@ -85,9 +95,10 @@ class ClientAddressMiddleware:
         return client
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.trusted and scope["type"] in ("http", "websocket") and scope.get("client"):
+        if (self.trusted or self.unix) and scope["type"] in ("http", "websocket"):
             values = [v for k, v in scope["headers"] if k == self.header]
-            client = self.client(scope["client"][0], values) if values else None
+            peer = scope.get("client")
+            client = self.client(peer[0] if peer else None, values) if values else None
             if client is not None:
                 scope = {**scope, "client": (client, 0)}
         await self.app(scope, receive, send)

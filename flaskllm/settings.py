@@ -118,8 +118,9 @@ FIELDS: tuple[Field, ...] = (
     Field("AUTH_FAIL_LIMIT", _str, "20/minute", "Requests with a wrong token allowed per client "
           "address (same forms as RATE_LIMIT); then 429, even for a right token"),
     Field("TRUSTED_PROXIES", _list, (), "Addresses or CIDRs of the proxies in front (e.g. "
-          "`127.0.0.1,10.0.0.0/8`): only a connection from one of them may name the client's "
-          "address in CLIENT_IP_HEADER; unset: every connection is its own client"),
+          "`127.0.0.1,10.0.0.0/8`; `unix`: a Unix socket): only a connection from one of them "
+          "may name the client's address in CLIENT_IP_HEADER; unset: every connection is its "
+          "own client"),
     Field("CLIENT_IP_HEADER", _str, "X-Forwarded-For", "The header a trusted proxy names the "
           "client in: `X-Forwarded-For` (nginx, most load balancers) or `X-Real-IP` "
           "(PythonAnywhere)"),

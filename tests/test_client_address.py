@@ -46,6 +46,13 @@ def test_real_ip_is_one_address_set_by_the_proxy():
     assert mw.client("127.0.0.2", [b"203.0.113.9"]) is None
 
 
+def test_unix_trusts_connections_over_a_unix_socket():
+    """uvicorn --uds (PythonAnywhere's ASGI hosting): the scope has no client address."""
+    assert rule(trusted_proxies=("unix",), client_ip_header="X-Real-IP").client(
+        None, [b"203.0.113.9"]) == "203.0.113.9"
+    assert rule(trusted_proxies=("127.0.0.1",)).client(None, [b"203.0.113.9"]) is None
+
+
 def test_bad_settings_name_the_variable():
     with pytest.raises(SettingsError, match="TRUSTED_PROXIES"):
         Settings.from_env(environ={"TRUSTED_PROXIES": "10.0.0.0/8,proxy.example"},
