@@ -3,6 +3,7 @@ Python, as PythonAnywhere recommends) by DATABASE_URL — the same code path for
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -199,6 +200,15 @@ def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int
         except sa.exc.IntegrityError:
             pass  # already there: that is the point of this function
     return added
+
+
+def journal_name(url: str) -> str:
+    """The default usage journal's file name for a database: its records are drained into
+    that database only, so two servers with different databases in one instance folder (or
+    a changed DATABASE_URL) never move records into the wrong one. The password is left out,
+    so changing it keeps the name."""
+    shown = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    return f"usage-spool-{hashlib.sha256(shown.encode()).hexdigest()[:8]}.jsonl"
 
 
 def ping(engine: Engine) -> None:

@@ -152,7 +152,7 @@ FIELDS: tuple[Field, ...] = (
           "overrides the built-in flaskllm/data/prices.json"),
     Field("USAGE_SPOOL_FILE", _str, "", "The usage journal: every usage record is appended "
           "here before its response ends, then moved into the database in batches (default: "
-          "usage-spool.jsonl in INSTANCE_PATH)"),
+          "usage-spool-<id of DATABASE_URL>.jsonl in INSTANCE_PATH)"),
     Field("ALERT_WEBHOOK_URL", _str, "", "Webhook that receives alerts as Slack-compatible JSON "
           "(`{\"text\": …}` plus fields)", secret=True),
     Field("ALERT_SMTP_HOST", _str, "", "SMTP server for alert e-mails (unset: no e-mail)"),

@@ -125,7 +125,8 @@ class AppState:
     def usage(self) -> "Recorder":
         from flaskllm.usage import Recorder
 
-        spool = self.settings.usage_spool_file or self.settings.instance / "usage-spool.jsonl"
+        spool = (self.settings.usage_spool_file
+                 or self.settings.instance / db.journal_name(self.settings.database_url))
         # The engine is made on the first write, in the writer's thread: a database that is
         # down then means "spool", not an error in the request that recorded.
         return Recorder(lambda: self.engine, spool, alerts=self.alerts,

@@ -89,8 +89,9 @@ def test_the_guide_works_as_written(tmp_path, openai_fake):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     wsgi_file = home / "var" / "www" / f"{USER}_pythonanywhere_com_wsgi.py"
+    # PIP_NO_BUILD_ISOLATION=0, sic: pip reads a "no-" option's 0 as "turn it on".
     env = {"HOME": str(home), "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-           "LANG": "C.UTF-8", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",  # sic: pip reads 0 as "no isolation"
+           "LANG": "C.UTF-8", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
            "OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": openai_fake.url + "/v1"}
     replacements = {"https://github.com/YOUR-ORG/flaskllm.git": str(snapshot(tmp_path)),
