@@ -2,7 +2,11 @@
 
 Point the host's WSGI file at ``application`` here. The ASGI→WSGI bridge (a2wsgi) runs an
 event loop in a thread, which does not survive a fork: so it is built lazily, in the worker
-process that serves, never in a forking master. a2wsgi sends no lifespan events, and FlaskLLM
+process that serves, never in a forking master. That thread runs only while a request is being
+served when uWSGI runs without Python threads (PythonAnywhere), so nothing waits on it between
+requests: each usage record is in the journal before its response ends, and the worker moves
+the journal into the database itself, after a response has gone out, when a drain is due
+(flaskllm/usage/recorder.py). a2wsgi sends no lifespan events, and FlaskLLM
 does not rely on them to start (everything is built on first use); to stop, an ``atexit`` hook
 does what the lifespan's end would: it writes the queued usage records, releases budget holds
 and closes clients, on the bridge's loop, when the worker exits (a reload, a stop).
@@ -32,6 +36,7 @@ for _module in pkgutil.iter_modules(flaskllm.operations.__path__):
     importlib.import_module(f"flaskllm.operations.{_module.name}")
 
 asgi_app = create_app()
+asgi_app.state.usage.background = False  # drained after responses (below), not by a task
 runtime.tune_gc()  # before a forking server forks: the workers share these pages
 _bridge: ASGIMiddleware | None = None
 _bridge_pid = 0
@@ -49,7 +54,30 @@ def _get_bridge() -> ASGIMiddleware:
 
 
 def application(environ, start_response):
-    return _get_bridge()(environ, start_response)
+    return _DrainAfter(_get_bridge()(environ, start_response))
+
+
+class _DrainAfter:
+    """The response, then (when the server closes it, after sending it) a due drain of the
+    usage journal, in the worker's own thread."""
+
+    def __init__(self, body):
+        self.body = body
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            try:
+                asgi_app.state.usage.drain_if_due()
+            except Exception:  # the records stay in the journal for the next drain
+                logging.getLogger("flaskllm.usage").exception("draining the usage journal "
+                                                              "failed")
 
 
 def _close_on_exit() -> None:

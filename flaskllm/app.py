@@ -21,12 +21,13 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
-from flaskllm import context, errors, logs, speedups, state
+from flaskllm import context, errors, logs, resources, speedups, state
+from flaskllm.clientip import ClientAddressMiddleware
 from flaskllm.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from flaskllm.responses import dumps
-from flaskllm.settings import ROOT, Settings
+from flaskllm.settings import Settings
 
-SPEC_PATH = ROOT / "spec" / "openapi.yaml"
+SPEC_PATH = resources.path("spec/openapi.yaml")
 log = logging.getLogger("flaskllm")
 
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        app_state.usage.start()  # drains a journal that a killed worker left
         yield
         await app_state.aclose()
 
@@ -90,6 +92,9 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
             swagger_ui_config={"persistAuthorization": True},
         ),
     )
+    # Outermost: every step below (logs, limits) sees the client behind a trusted proxy.
+    app.add_middleware(ClientAddressMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
+                       settings=settings)
     app.add_middleware(RequestContextMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
                        app_state=app_state)
     app.add_middleware(CORSMiddleware, MiddlewarePosition.BEFORE_ROUTING,

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Iterator
 
 from flaskllm import runtime
-from flaskllm.settings import ROOT, Settings, SettingsError
+from flaskllm.settings import Settings, SettingsError
 
 DEV_TOKEN_NAME = "dev"
-DEV_TOKEN_FILE = ROOT / "instance" / "dev-token"
+DEV_TOKEN_FILE_NAME = "dev-token"  # in INSTANCE_PATH
 
 
 def _settings() -> Settings:
@@ -34,18 +34,19 @@ def _store(settings: Settings):
 
 
 def dev_token(settings: Settings) -> str:
-    """The development token: made once, kept in instance/dev-token (mode 600), so that
+    """The development token: made once, kept in INSTANCE_PATH/dev-token (mode 600), so that
     restarting the server does not change it."""
     store = _store(settings)
-    if DEV_TOKEN_FILE.is_file():
-        token = DEV_TOKEN_FILE.read_text().strip()
+    path = settings.instance / DEV_TOKEN_FILE_NAME
+    if path.is_file():
+        token = path.read_text().strip()
         if store.lookup(token) is not None:
             return token
         store.delete(DEV_TOKEN_NAME)  # the file and the database disagree: start over
     token = store.create(DEV_TOKEN_NAME)
-    DEV_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
-    DEV_TOKEN_FILE.touch(mode=0o600)
-    DEV_TOKEN_FILE.write_text(token + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
     return token
 
 
@@ -59,7 +60,8 @@ def cmd_serve(args) -> int:
     _check_or_exit(settings.replace(metrics_dir=""))
     if not settings.production:
         token = dev_token(settings)
-        print(f"Development token (also in {DEV_TOKEN_FILE}):\n\n    {token}\n", flush=True)
+        print(f"Development token (also in {settings.instance / DEV_TOKEN_FILE_NAME}):"
+              f"\n\n    {token}\n", flush=True)
         print(f"Try it:\n\n    curl -s http://{args.host}:{args.port}/api/v1/webhook "
               f"-H 'X-API-Token: {token}' -H 'Content-Type: application/json' "
               "-d '{\"prompt\": \"The quarterly budget review is on Friday. Finance wants "
@@ -69,9 +71,12 @@ def cmd_serve(args) -> int:
 
     logs.configure(settings)  # uvicorn's own lines too (log_config=None), in the same format
     with metrics_dir(settings, args.workers):
+        # The client address behind a proxy is flaskllm/clientip.py's (TRUSTED_PROXIES, the
+        # same rule as under WSGI): uvicorn's own X-Forwarded-For handling stays off.
         uvicorn.run("flaskllm.cli:serving_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, reload=args.reload, log_level=settings.log_level,
-                    access_log=False, timeout_graceful_shutdown=10, log_config=None)
+                    access_log=False, timeout_graceful_shutdown=10, log_config=None,
+                    proxy_headers=False, forwarded_allow_ips=",".join(settings.trusted_proxies))
     return 0
 
 
@@ -242,7 +247,8 @@ def cmd_check(_args) -> int:
         print(f"problem: {line}")
     if not found:
         print(f"ok: settings, spec and database are fine "
-              f"(provider {settings.llm_provider}, database {settings.database_url.split(':')[0]})")
+              f"(provider {settings.llm_provider}, database {_shown_url(settings.database_url)}, "
+              f"instance folder {settings.instance})")
         defaults = Settings().shown()
         for env, value in settings.shown().items():  # masked: secrets say only "set"
             if value != defaults[env]:
@@ -265,6 +271,16 @@ def cmd_settings(args) -> int:
         for env, value in _settings().shown().items():
             print(f"{env}={value}")
     return 0
+
+
+def _shown_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: problems() has said so already
+        return url.split(":")[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,15 +1,23 @@
-"""SQLAlchemy engine and tables: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by
-DATABASE_URL — the same code path for both."""
+"""SQLAlchemy engine and tables: SQLite by default; PostgreSQL or MySQL/MariaDB (PyMySQL, pure
+Python, as PythonAnywhere recommends) by DATABASE_URL — the same code path for all three."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine, make_url
 
 metadata = sa.MetaData()
+# MySQL's DATETIME keeps whole seconds unless told otherwise; every stored time is UTC.
+Timestamp = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+CONNECT_SECONDS = 5  # a database that does not answer fails a connect within this
+# PythonAnywhere's MySQL closes connections idle for 300 s (its help page "Using MySQL"
+# advises pool_recycle=280): older pooled connections are replaced before use.
+MYSQL_RECYCLE_SECONDS = 280
 
 tokens = sa.Table(
     "tokens",
@@ -18,8 +26,8 @@ tokens = sa.Table(
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # SHA-256 hex
     sa.Column("admin", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_used_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
 )
 
@@ -30,7 +38,7 @@ usage_records = sa.Table(
     "usage_records",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("day", sa.String(10), nullable=False),
     sa.Column("request_id", sa.String(100), nullable=False),
     sa.Column("token", sa.String(100), nullable=False),
@@ -84,7 +92,7 @@ budget_reservations = sa.Table(
     sa.Column("day", sa.String(10), nullable=False),
     sa.Column("month", sa.String(10), nullable=False),
     sa.Column("micros", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 
@@ -105,11 +113,15 @@ def create_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        # A database that does not answer fails a connect in seconds (the usage recorder then
-        # spools) instead of holding a thread for minutes.
-        connect_args = {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
+        # A database that does not answer fails a connect in seconds (the usage records then
+        # wait in the journal) instead of holding a thread for minutes.
+        options = {"connect_args": {"connect_timeout": CONNECT_SECONDS}}
+        if parsed.get_backend_name() in ("mysql", "mariadb"):
+            options["pool_recycle"] = MYSQL_RECYCLE_SECONDS
+            if "charset" not in parsed.query:  # prompts hold any character, emoji too
+                options["connect_args"]["charset"] = "utf8mb4"
         engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                                  connect_args=connect_args)
+                                  **options)
     _create_tables(engine)
     return engine
 
@@ -188,11 +200,16 @@ def _wal(cursor) -> None:
 def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int:
     """Insert the rows whose primary key is not there yet; return how many were new.
 
-    One statement on SQLite and PostgreSQL (ON CONFLICT DO NOTHING), so concurrent writers
-    and replays never fail or double; row by row in savepoints elsewhere."""
+    One statement on SQLite and PostgreSQL (ON CONFLICT DO NOTHING) and on MySQL (INSERT
+    IGNORE, whose row count is the rows inserted), so concurrent writers and replays never
+    fail or double; row by row in savepoints elsewhere. On MySQL a duplicate takes a shared
+    lock on the existing row: a transaction that then updates that row must not run this in
+    the same transaction where another could too (flaskllm/usage/budget_sql.py seeds first)."""
     if not rows:
         return 0
     key = list(table.primary_key.columns)[0]
+    if conn.dialect.name in ("mysql", "mariadb"):
+        return conn.execute(table.insert().prefix_with("IGNORE"), rows).rowcount
     if conn.dialect.name in ("postgresql", "sqlite"):
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
@@ -209,6 +226,15 @@ def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> int
         except sa.exc.IntegrityError:
             pass  # already there: that is the point of this function
     return added
+
+
+def journal_name(url: str) -> str:
+    """The default usage journal's file name for a database: its records are drained into
+    that database only, so two servers with different databases in one instance folder (or
+    a changed DATABASE_URL) never move records into the wrong one. The password is left out,
+    so changing it keeps the name."""
+    shown = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    return f"usage-spool-{hashlib.sha256(shown.encode()).hexdigest()[:8]}.jsonl"
 
 
 def ping(engine: Engine) -> None:

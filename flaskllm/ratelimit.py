@@ -52,10 +52,8 @@ def describe(item: RateLimitItem) -> str:
 
 
 def client_address(request: Any) -> str:
-    """The address the connection comes from, as the server reports it. X-Forwarded-For is
-    not read here: uvicorn already rewrites the address from it for the proxies it trusts
-    (FORWARDED_ALLOW_IPS, 127.0.0.1 by default), and trusting it from anyone else would let
-    a client pick a fresh address for every guess."""
+    """The client's address: the connection's, or the one a proxy in TRUSTED_PROXIES named
+    in CLIENT_IP_HEADER (flaskllm/clientip.py has already put it in the scope)."""
     scope = getattr(request, "scope", None) or {}
     client = scope.get("client")
     return client[0] if client else "unknown"

@@ -166,6 +166,13 @@ FIELDS: tuple[Field, ...] = (
           "`100/minute;2000/day`"),
     Field("AUTH_FAIL_LIMIT", _str, "20/minute", "Requests with a wrong token allowed per client "
           "address (same forms as RATE_LIMIT); then 429, even for a right token"),
+    Field("TRUSTED_PROXIES", _list, (), "Addresses or CIDRs of the proxies in front (e.g. "
+          "`127.0.0.1,10.0.0.0/8`; `unix`: a Unix socket): only a connection from one of them "
+          "may name the client's address in CLIENT_IP_HEADER; unset: every connection is its "
+          "own client"),
+    Field("CLIENT_IP_HEADER", _str, "X-Forwarded-For", "The header a trusted proxy names the "
+          "client in: `X-Forwarded-For` (nginx, most load balancers) or `X-Real-IP` "
+          "(PythonAnywhere)"),
     Field("RATE_LIMIT_FAIL_OPEN", _bool, False, "When Redis is unreachable: false refuses "
           "requests with 503, true lets them through unlimited"),
     Field("REDIS_URL", _str, "", "Redis for state shared by workers (rate limits, cache), "
@@ -179,8 +186,12 @@ FIELDS: tuple[Field, ...] = (
           "keeps (least recently used go first)"),
     Field("CACHE_SCOPE", _choice("token", "global"), "token", "`token`: each token has its "
           "own cache entries; `global`: identical requests share them across tokens"),
-    Field("DATABASE_URL", _str, "", "SQLAlchemy URL for tokens and usage "
-          "(default: SQLite file instance/flaskllm.db)"),
+    Field("DATABASE_URL", _str, "", "Database for tokens, usage and budgets: "
+          "`sqlite:///path`, `postgresql://…` or `mysql+pymysql://user:password@host/name` "
+          "(MySQL, MariaDB); default: SQLite file flaskllm.db in INSTANCE_PATH"),
+    Field("INSTANCE_PATH", _str, "", "Folder of the SQLite database, the dev token and the "
+          "usage journal (default: `instance/` beside the `.env` that was read, else in the "
+          "working directory); `flaskllm check` prints it"),
     Field("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level"),
     Field("LOG_FORMAT", _choice("auto", "json", "plain"), "auto", "`json`: one JSON object a "
           "line; `plain`: readable lines; `auto`: json when ENVIRONMENT=production, else plain"),
@@ -188,8 +199,9 @@ FIELDS: tuple[Field, ...] = (
           "usage record (off: only counts, cost and timing are stored)"),
     Field("PRICES_FILE", _str, "", "A JSON price table (USD per million tokens) that adds to or "
           "overrides the built-in flaskllm/data/prices.json"),
-    Field("USAGE_SPOOL_FILE", _str, "", "Append-only file that holds usage records while the "
-          "database is unreachable (default: instance/usage-spool.jsonl)"),
+    Field("USAGE_SPOOL_FILE", _str, "", "The usage journal: every usage record is appended "
+          "here before its response ends, then moved into the database in batches (default: "
+          "usage-spool-<id of DATABASE_URL>.jsonl in INSTANCE_PATH)"),
     Field("ALERT_WEBHOOK_URL", _str, "", "Webhook that receives alerts as Slack-compatible JSON "
           "(`{\"text\": …}` plus fields)", secret=True),
     Field("ALERT_SMTP_HOST", _str, "", "SMTP server for alert e-mails (unset: no e-mail)"),
@@ -245,10 +257,17 @@ class _Settings:
     """What ``Settings`` does besides holding one attribute per row of FIELDS."""
 
     def __post_init__(self) -> None:
+        if not self.instance_path:
+            object.__setattr__(self, "instance_path", str(Path.cwd() / "instance"))
         if not self.database_url:
-            default = "sqlite:///" + str(ROOT / "instance" / "flaskllm.db")
+            default = "sqlite:///" + str(self.instance / "flaskllm.db")
             object.__setattr__(self, "database_url", default)
         self.validate()
+
+    @property
+    def instance(self) -> Path:
+        """INSTANCE_PATH, absolute (a relative one is taken from the working directory)."""
+        return Path(self.instance_path).expanduser().resolve()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
@@ -261,6 +280,8 @@ class _Settings:
             env_file = next((p for p in (Path(".env"), ROOT / ".env") if p.is_file()), None)
         if env_file and Path(env_file).is_file():
             raw.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        else:
+            env_file = None
         raw.update(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
         for attr, spec in _BY_ATTR.items():
@@ -269,6 +290,10 @@ class _Settings:
                     values[attr] = spec.parse(raw[spec.env])
                 except ValueError as exc:
                     raise SettingsError(f"{spec.env}: {exc} (got {_shown(spec, raw[spec.env])})")
+        # Beside the .env that was read (a relative INSTANCE_PATH too), so that the CLI and the
+        # web app, started from different folders or installed differently, find one database.
+        base = Path(env_file).resolve().parent if env_file else Path.cwd()
+        values["instance_path"] = str(base / (values.get("instance_path") or "instance"))
         values.update(overrides)
         if "server_keys" not in values:
             values["server_keys"] = {s.key_setting: raw.get(s.key_setting, "").strip()
@@ -288,6 +313,10 @@ class _Settings:
                 raise SettingsError("API_TOKEN: must be at least 32 characters in production")
         if not self.llm_provider:
             raise SettingsError("LLM_PROVIDER: must name a provider")
+        from flaskllm import clientip  # raises SettingsError naming the setting
+
+        clientip.parse_networks(self.trusted_proxies)
+        clientip.header_key(self.client_ip_header)
         parse_limits(self.rate_limit, "RATE_LIMIT")
         parse_limits(self.auth_fail_limit, "AUTH_FAIL_LIMIT")
         redis_schemes = ("redis://", "rediss://", "unix://")

@@ -115,10 +115,10 @@ class AppState:
 
     @functools.cached_property
     def usage(self) -> "Recorder":
-        from flaskllm.settings import ROOT
         from flaskllm.usage import Recorder
 
-        spool = self.settings.usage_spool_file or ROOT / "instance" / "usage-spool.jsonl"
+        spool = (self.settings.usage_spool_file
+                 or self.settings.instance / db.journal_name(self.settings.database_url))
         # The engine is made on the first write, in the writer's thread: a database that is
         # down then means "spool", not an error in the request that recorded.
         return Recorder(lambda: self.engine, spool, alerts=self.alerts,

@@ -16,6 +16,7 @@ PROVIDER_VARIABLES = [f.env for f in FIELDS if f.env.startswith(("OPENAI_", "ANT
     "FALLBACK_PROVIDERS",
 ]
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+MYSQL_SERVER = "mysql+pymysql://root@127.0.0.1:3306"  # MariaDB (.ci/run starts it)
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -47,6 +48,26 @@ def require_service(name: str, port: int) -> None:
 def postgres_url() -> str:
     require_service("PostgreSQL", 5432)
     return POSTGRES_URL
+
+
+@pytest.fixture
+def mysql_url():
+    """A fresh MariaDB/MySQL database of this test's own, dropped after it."""
+    require_service("MariaDB", 3306)
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"flaskllm_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(MYSQL_SERVER + "/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    try:
+        yield f"{MYSQL_SERVER}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -40,11 +40,14 @@ def no_logged_errors(caplog):
     assert errors_logged == []
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "redis"])
+SERVER_URL_FIXTURES = {"postgresql": "postgres_url", "mysql": "mysql_url"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql", "redis"])
 def world(request, tmp_path):
     """(engine, settings) for each place the counts can live; limits are always in the db."""
-    url = (request.getfixturevalue("postgres_url") if request.param == "postgresql"
-           else f"sqlite:///{tmp_path / 'budgets.db'}")
+    url = (request.getfixturevalue(SERVER_URL_FIXTURES[request.param])
+           if request.param in SERVER_URL_FIXTURES else f"sqlite:///{tmp_path / 'budgets.db'}")
     overrides = {"database_url": url}
     if request.param == "redis":
         overrides.update(redis_url=request.getfixturevalue("redis_url"),

@@ -13,12 +13,15 @@ from flaskllm.app import create_app
 from flaskllm.tokens import TokenStore, hash_token
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+SERVER_URL_FIXTURES = {"postgresql": "postgres_url", "mysql": "mysql_url"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def store(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'tokens.db'}"
     else:
-        url = request.getfixturevalue("postgres_url")
+        url = request.getfixturevalue(SERVER_URL_FIXTURES[request.param])
     engine = db.create_engine(url)
     yield TokenStore(engine)
     engine.dispose()
@@ -68,12 +71,14 @@ def test_last_used_is_recorded(store, tmp_path):
     assert store.lookup(token) is not None
 
 
-def test_app_on_postgres(postgres_url, settings):
-    app = create_app(settings.replace(database_url=postgres_url))
-    name = unique("pg-app")
+@pytest.mark.parametrize("backend", SERVER_URL_FIXTURES)
+def test_app_on_a_database_server(request, backend, settings):
+    app = create_app(settings.replace(database_url=request.getfixturevalue(
+        SERVER_URL_FIXTURES[backend])))
+    name = unique(f"{backend}-app")
     token = app.state.tokens.create(name)
     with app.test_client() as client:
-        ok = client.post("/api/v1/webhook", json={"prompt": "PostgreSQL holds this token."},
+        ok = client.post("/api/v1/webhook", json={"prompt": f"{backend} holds this token."},
                          headers={"X-API-Token": token})
         assert ok.status_code == 200
         assert client.get("/api/v1/health").json()["checks"]["database"]["status"] == "ok"
@@ -106,12 +111,11 @@ def test_cli_check(monkeypatch, tmp_path, capsys):
     assert "LLM_PROVIDER" in capsys.readouterr().out
 
 
-def test_dev_token_is_stable_across_restarts(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "DEV_TOKEN_FILE", tmp_path / "instance" / "dev-token")
+def test_dev_token_is_stable_across_restarts(tmp_path):
     from flaskllm.settings import Settings
 
-    settings = Settings.from_env(environ={}, env_file=None,
-                                 database_url=f"sqlite:///{tmp_path / 'dev.db'}")
+    settings = Settings.from_env(environ={}, env_file=None, instance_path=str(
+        tmp_path / "instance"), database_url=f"sqlite:///{tmp_path / 'dev.db'}")
     first = cli.dev_token(settings)
     assert cli.dev_token(settings) == first
     assert (tmp_path / "instance" / "dev-token").stat().st_mode & 0o077 == 0

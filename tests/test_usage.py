@@ -25,13 +25,15 @@ from flaskllm.usage.spool import Spool
 D_ZERO = Decimal("0")
 PRICES = Prices.load(Settings.from_env(environ={}, env_file=None))
 DEAD = {"sqlite": "sqlite:////nonexistent-dir/flaskllm/usage.db",
-        "postgresql": "postgresql+psycopg://postgres@127.0.0.1:1/test"}
+        "postgresql": "postgresql+psycopg://postgres@127.0.0.1:1/test",
+        "mysql": "mysql+pymysql://root@127.0.0.1:1/test"}
+URL_FIXTURES = {"postgresql": "postgres_url", "mysql": "mysql_url"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def backend(request, tmp_path):
     url = (f"sqlite:///{tmp_path / 'usage.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
+           else request.getfixturevalue(URL_FIXTURES[request.param]))
     engine = db.create_engine(url)
     yield request.param, engine
     engine.dispose()
@@ -65,23 +67,32 @@ def rows(engine, token: str) -> list[UsageRecord]:
             sa.select(t).where(t.c.token == token).order_by(t.c.created_at))]
 
 
-def test_records_are_written_in_batches_and_the_rest_on_close(engine, tmp_path):
+def test_records_are_journaled_at_once_and_moved_in_batches(engine, tmp_path):
     recorder = Recorder(engine, tmp_path / "spool.jsonl", batch_size=10, flush_seconds=30)
     batches = []
     insert = recorder._insert_rows
     recorder._insert_rows = lambda batch: batches.append(len(batch)) or insert(batch)
 
-    async def go():
-        for _ in range(25):
+    def journaled() -> int:
+        return len(recorder.spool.path.read_text().splitlines())
+
+    async def record(n: int) -> int:
+        for _ in range(n):
             recorder.record(rec("batcher"))
         await asyncio.sleep(0.3)
-        written_before_close = recorder.count(token="batcher")
-        await recorder.aclose()
-        return written_before_close
+        return recorder.count(token="batcher")
 
-    assert asyncio.run(go()) == 20  # two full batches at once; 5 wait for more or the close
-    assert batches == [10, 10, 5]
-    assert recorder.count(token="batcher") == 25
+    async def go():
+        assert await record(5) == 5  # the first pass at start-up drains what is there
+        assert await record(5) == 5  # then a batch (10) or FLUSH_SECONDS (30) is awaited...
+        assert journaled() == 5  # ...with the records in the journal, not in memory
+        assert await record(5) == 15  # 10 recorded: a drain is due at once
+        recorder.record(rec("batcher"))
+        await recorder.aclose()
+
+    asyncio.run(go())
+    assert batches == [5, 10, 1]
+    assert recorder.count(token="batcher") == 16
     assert not recorder.spool.pending()
 
 
@@ -182,10 +193,10 @@ def test_database_down_mid_run_spools_then_replays_exactly_once(backend, tmp_pat
         await record(10)
         recorder.engine = dead  # the database goes away mid-run
         await record(15)
-        assert recorder.down and recorder.stats["spooled"] == 15
+        assert recorder.down and recorder.stats["written"] == 10
         assert alerts.kinds() == ["usage_store"]
-        await record(5)  # straight to the spool: no new attempt, no new alert
-        assert alerts.kinds() == ["usage_store"] and recorder.stats["spooled"] == 20
+        await record(5)  # in the journal: no new alert
+        assert alerts.kinds() == ["usage_store"] and recorder.stats["journaled"] == 30
         assert await recorder.replay() == 0  # still down: nothing lost, nothing moved
         recorder.engine = engine  # back
         added = await recorder.replay()
@@ -236,7 +247,7 @@ def test_the_replay_task_brings_the_spool_back_by_itself(engine, tmp_path):
         await recorder.aclose()
 
     asyncio.run(go())
-    assert recorder.count(token="auto") == 12 and recorder.stats["replayed"] == 12
+    assert recorder.count(token="auto") == 12 and recorder.stats["written"] == 12
 
 
 def test_a_spool_left_by_an_earlier_run_is_replayed_at_start(engine, tmp_path):

@@ -76,11 +76,11 @@ def _bin(name: str) -> str:
     return path
 
 
-def check_serves(base: str, fake: PacedOpenAI) -> None:
+def check_serves(base: str, fake: PacedOpenAI, extra_headers: dict | None = None) -> None:
     """A POST, a batch and a stream that arrives in pieces."""
     # uWSGI's own HTTP router (PythonAnywhere puts nginx in front of it instead) closes each
     # connection after its response: ask for that, so the client never reuses a closed one.
-    headers = {"X-API-Token": TOKEN, "Connection": "close"}
+    headers = {"X-API-Token": TOKEN, "Connection": "close", **(extra_headers or {})}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
         one = http.post("/api/v1/webhook", json={"prompt": "Served by uWSGI.", "type": "summary"})
         assert one.status_code == 200, one.text
@@ -153,7 +153,7 @@ def test_uwsgi_serves_wsgi_py(openai_env, paced_openai, threads):
     proc = subprocess.Popen(uwsgi_command(port, *threads), env=openai_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_for(f"http://127.0.0.1:{port}/api/v1/health")
+        wait_for(f"http://127.0.0.1:{port}/api/v1/health", timeout=90)  # a loaded machine
         check_serves(f"http://127.0.0.1:{port}", paced_openai)
         # Requests that overlap spread over both forked workers, each with its own bridge.
         paced_openai.server.always(Step(delay=0.5), times=6)
@@ -192,7 +192,7 @@ def test_uwsgi_stops_cleanly_on_sigint(openai_env):
     proc = subprocess.Popen(uwsgi_command(port, "--threads", "2"), env=openai_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_for(f"http://127.0.0.1:{port}/api/v1/health")
+        wait_for(f"http://127.0.0.1:{port}/api/v1/health", timeout=90)  # a loaded machine
     finally:
         code, output = _stop(proc, signal.SIGINT)
     assert code == 0, output
@@ -206,7 +206,7 @@ def test_gunicorn_streams(openai_env, paced_openai):
          "--chdir", str(ROOT), "wsgi:application"],
         env=openai_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_for(f"http://127.0.0.1:{port}/api/v1/health")
+        wait_for(f"http://127.0.0.1:{port}/api/v1/health", timeout=90)  # a loaded machine
         check_serves(f"http://127.0.0.1:{port}", paced_openai)
     finally:
         code, output = _stop(proc, signal.SIGTERM)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
-from flaskllm import errors as problems, state
+from flaskllm import errors as problems, resources, state
 from flaskllm.operations import examples as examples_op
-from flaskllm.settings import ROOT
 from flaskllm.web import page, reference as spec_reference
 
-GUIDES = ROOT / "docs"
-SCRIPTS = ROOT / "office-scripts" / "excel"  # the paste-ready Office Scripts (npm run gen)
+GUIDES = resources.path("docs")
+SCRIPTS = resources.path("office-scripts/excel")  # the paste-ready Office Scripts (npm run gen)
 
 
 async def overview():

@@ -7,9 +7,12 @@ The atomic step is a conditional UPDATE of the token's row for the period:
        AND spent + reserved + :est <= :daily_limit AND requests + :n <= :quota
 
 PostgreSQL re-checks the WHERE on the newest row version after waiting for a concurrent
-writer's lock; SQLite lets one writer at a time in. Either way no two workers can both pass
-on the same remaining budget. The day row and the month row are updated in one transaction,
-always in that order (no deadlocks), with the reservation row that lets a stale hold be found.
+writer's lock, and so does MySQL/MariaDB (InnoDB's UPDATE reads the newest version, locked);
+SQLite lets one writer at a time in. Either way no two workers can both pass on the same
+remaining budget. The day row and the month row are updated in one transaction, always in that
+order (no deadlocks), with the reservation row that lets a stale hold be found. The period
+rows are made beforehand, in a transaction of their own: MySQL's INSERT IGNORE share-locks an
+existing row, and two transactions that each hold that lock and then update the row deadlock.
 """
 
 from __future__ import annotations
@@ -97,10 +100,9 @@ class SqlStore:
 
     def _reserve(self, res: Reservation) -> Refusal | None:
         u = db.budget_usage.c
+        self._make_rows(res.token, (res.day, res.month))
         try:
             with self.engine.begin() as conn:
-                db.insert_ignore(conn, db.budget_usage, [_empty(res.token, p)
-                                                         for p in (res.day, res.month)])
                 for period, monthly in ((res.day, False), (res.month, True)):
                     limit, quota = res.limits.for_period(monthly)
                     where = [u.token == res.token, u.period == period]
@@ -122,6 +124,10 @@ class SqlStore:
         except _Refused as refused:  # raised inside the transaction to roll the day row back
             return refused.refusal
         return None
+
+    def _make_rows(self, token: str, periods) -> None:
+        with self.engine.begin() as conn:
+            db.insert_ignore(conn, db.budget_usage, [_empty(token, p) for p in periods])
 
     def _refusal(self, conn: sa.Connection, res: Reservation, period: str,
                  quota: int | None) -> Refusal:
@@ -177,8 +183,8 @@ class SqlStore:
 
     def _seed(self, token: str, uses: list[PeriodUse]) -> None:
         u = db.budget_usage.c
+        self._make_rows(token, [use.period for use in uses])
         with self.engine.begin() as conn:
-            db.insert_ignore(conn, db.budget_usage, [_empty(token, use.period) for use in uses])
             for use in uses:
                 # Raise, never lower: the counters may be ahead of the records (those are
                 # written a moment later), never behind what the records already show.

@@ -1,15 +1,23 @@
-"""The recorder: usage records written off the request's path, in batches.
+"""The recorder: every usage record is in the journal before the response finishes, and is
+moved into the database in batches by whichever worker drains next.
 
-    app.usage.record(rec)      put on an in-memory queue; never blocks, never raises
-    (background task)          up to BATCH_SIZE records or FLUSH_SECONDS → one INSERT in a thread
-    await app.usage.flush()    everything queued so far is stored (database or spool)
-    await app.usage.aclose()   flush, stop the tasks, try the spool one last time
+    app.usage.record(rec)      append it to the journal (flaskllm/usage/spool.py): one write
+                               on the request's path, durable when the process is killed
+    (drain)                    claim the journal, insert its records (skipping ids already
+                               stored: exactly once), delete it
+    await app.usage.flush()    drain now: everything recorded so far is in the database
+    await app.usage.aclose()   stop the background task, drain one last time
 
-When an insert fails the batch goes to the spool file (flaskllm/usage/spool.py), the store is
-marked down (one log line and a ``usage_store`` alert, not one per batch) and later batches go
-straight to the spool, so no request's records wait on a dead database. Every RETRY_SECONDS a
-replay task pings the database and, once it answers, moves the spool into it and announces the
-recovery. Inserts skip ids already stored, so a replay repeated after a crash doubles nothing.
+Who drains: under uvicorn a background task of the event loop, every FLUSH_SECONDS (at once
+when BATCH_SIZE records wait); under WSGI (``background = False``, set by wsgi.py) the worker
+itself, after each response it has sent (``drain_if_due``): PythonAnywhere's uWSGI runs no
+Python threads while a worker waits for requests, so nothing may depend on one. Outside an
+event loop (the CLI) a record is drained at once. A record waits in the journal until some
+worker of the server drains, which the next request to any of them does.
+
+When an insert fails the store is marked down (one log line and a ``usage_store`` alert, not
+one per batch), the records stay in the journal, and a drain is tried again every
+RETRY_SECONDS (a ping first), which announces the recovery.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import time
 from typing import TYPE_CHECKING, Any, Callable
 
 import sqlalchemy as sa
@@ -32,21 +41,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flaskllm.usage")
 
-BATCH_SIZE = 200
-FLUSH_SECONDS = 1.0  # the longest a record waits in memory before its batch is written
-RETRY_SECONDS = 30.0  # how often the spool is retried while the database is away
-CLOSE_SECONDS = 30.0  # how long shutdown waits for the queue to be stored
-QUEUE_WARNING = 50_000  # queued records beyond which the database is not keeping up
-_FLUSH = object()  # queue marker: store the batch gathered so far at once
+BATCH_SIZE = 200  # records in the journal that make a drain due at once
+FLUSH_SECONDS = 1.0  # otherwise the longest a record waits in the journal while requests come
+RETRY_SECONDS = 30.0  # how often the database is tried again while it is away
+CLOSE_SECONDS = 30.0  # how long shutdown waits for the last drain
 
 
 class Recorder:
     def __init__(self, engine: Engine | Callable[[], Engine], spool_path: str | os.PathLike, *,
                  alerts: "Alerter | None" = None, log_prompts: bool = False,
                  batch_size: int = BATCH_SIZE, flush_seconds: float = FLUSH_SECONDS,
-                 retry_seconds: float = RETRY_SECONDS):
+                 retry_seconds: float = RETRY_SECONDS, background: bool = True):
         # An engine, or a function that makes one: building an engine connects (to create the
-        # tables), and a database that is down then must only mean "spool", not an error.
+        # tables), and a database that is down then must only mean "it waits in the journal".
         self._engine = engine if isinstance(engine, Engine) else None
         self._make_engine = engine if self._engine is None else None
         self.spool = Spool(spool_path)
@@ -55,13 +62,15 @@ class Recorder:
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.retry_seconds = retry_seconds
+        self.background = background
         self.down = False
-        self.stats = {"written": 0, "spooled": 0, "replayed": 0}
+        self.stats = {"journaled": 0, "written": 0}
+        self._recorded = 0  # journaled by this process since its last drain
+        self._drained_at = float("-inf")  # monotonic time of this process's last drain try
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue = asyncio.Queue()
+        self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task] = []
-        self._replaying: asyncio.Lock | None = None
-        self._warned_queue = False
+        self._draining: asyncio.Lock | None = None
 
     @property
     def engine(self) -> Engine:
@@ -76,142 +85,120 @@ class Recorder:
     # The request side ------------------------------------------------------------------------
 
     def record(self, record: UsageRecord) -> None:
-        """Queue one record. Never raises: a usage record must not fail the request it counts."""
+        """Journal one record. Never raises: a usage record must not fail the request it
+        counts (a journal that cannot be written is logged, naming the record)."""
         try:
             if not self.log_prompts and (record.prompt is not None
                                          or record.response is not None):
                 record = dataclasses.replace(record, prompt=None, response=None)
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no event loop (a script, the CLI): store it right away
-                self._store_now([record])
-                return
-            self.start(loop)
-            self._queue.put_nowait(record)
-            if self._queue.qsize() > QUEUE_WARNING and not self._warned_queue:
-                self._warned_queue = True
-                log.warning("%d usage records are queued: the usage database is slow",
-                            self._queue.qsize())
+            self.spool.append([record])
+            self.stats["journaled"] += 1
+            self._recorded += 1
         except Exception:
             log.exception("usage record %s of request %s could not be stored",
                           getattr(record, "id", "?"), getattr(record, "request_id", "?"))
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script, the CLI): into the database at once
+            self.drain()
+            return
+        self.start(loop)
+        if self._tasks and self._recorded >= self.batch_size:
+            self._wake.set()
 
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Start the background tasks in this event loop (also done by the first record)."""
+        """Start the background drain in this event loop (also done by the first record)."""
         loop = loop or asyncio.get_running_loop()
-        if self._loop is loop and self._tasks:
+        if not self.background or (self._loop is loop and self._tasks):
             return
-        # A new event loop (tests run one per test): carry over what the old one left queued.
-        leftovers = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not _FLUSH:
-                leftovers.append(item)
-        self._loop, self._queue, self._replaying = loop, asyncio.Queue(), asyncio.Lock()
-        for item in leftovers:
-            self._queue.put_nowait(item)
-        self._tasks = [loop.create_task(self._write_batches(), name="usage-writer"),
-                       loop.create_task(self._retry_spool(), name="usage-replay")]
-        for task in self._tasks:
-            task.add_done_callback(_log_crash)
+        self._loop, self._wake, self._draining = loop, asyncio.Event(), asyncio.Lock()
+        self._tasks = [loop.create_task(self._drain_periodically(), name="usage-drain")]
+        self._tasks[0].add_done_callback(_log_crash)
+
+    def due(self) -> bool:
+        """Whether a drain is due: this process recorded a batch, or the journal holds records
+        and the last try was FLUSH_SECONDS ago (RETRY_SECONDS while the database is away)."""
+        wait = self.retry_seconds if self.down else self.flush_seconds
+        if time.monotonic() - self._drained_at < wait:
+            return not self.down and self._recorded >= self.batch_size
+        return self._recorded > 0 or self.spool.pending()
+
+    def drain_if_due(self) -> int:
+        """The WSGI worker's drain, after a response has gone out (see wsgi.py)."""
+        return self.drain() if self.due() else 0
 
     async def flush(self) -> None:
-        """Return once every record queued before the call is stored (database or spool)."""
-        if not self._tasks or self._loop is not asyncio.get_running_loop():
-            return
-        self._queue.put_nowait(_FLUSH)
-        await self._queue.join()
+        """Return once every record journaled before the call is in the database (or the
+        database has been found away: then they wait in the journal)."""
+        lock = self._draining if self._loop is asyncio.get_running_loop() else None
+        async with lock or asyncio.Lock():
+            await asyncio.to_thread(self.drain)
 
     async def aclose(self) -> None:
-        try:
-            async with asyncio.timeout(CLOSE_SECONDS):
-                await self.flush()
-        except TimeoutError:
-            log.error("shutting down with %d usage records not stored", self._queue.qsize())
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if not self.down and self.spool.pending():
-            await self.replay()
-
-    # Background ------------------------------------------------------------------------------
-
-    async def _write_batches(self) -> None:
-        loop = asyncio.get_running_loop()
-        queue = self._queue
-        while True:
-            batch: list[UsageRecord] = []
-            taken = 0
-            item = await queue.get()
-            taken += 1
-            deadline = loop.time() + self.flush_seconds
-            while item is not _FLUSH:
-                batch.append(item)
-                if len(batch) >= self.batch_size:
-                    break
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    try:
-                        item = await asyncio.wait_for(queue.get(), deadline - loop.time())
-                    except TimeoutError:
-                        break
-                taken += 1
-            try:
-                if batch:
-                    await self._store(batch)
-            except Exception:  # a bug, not an outage: say what is lost and keep recording
-                log.exception("%d usage records lost (ids %s…)", len(batch),
-                              ", ".join(r.id for r in batch[:5]))
-            finally:
-                for _ in range(taken):
-                    queue.task_done()
-
-    async def _store(self, batch: list[UsageRecord]) -> None:
-        if not self.down:
-            try:
-                await asyncio.to_thread(self._insert, batch)
-                self.stats["written"] += len(batch)
-                return
-            except Exception as exc:  # an outage (see _insert): the spool takes the batch
-                self._went_down(exc)
-        await self._spool(batch)
-
-    async def _spool(self, batch: list[UsageRecord]) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.spool.append, batch)
-                self.stats["spooled"] += len(batch)
-                return
-            except OSError as exc:
-                # Disk full or unwritable: keep the batch in memory and try again; shutdown
-                # cancels this loop, and that log line names what is lost.
-                log.error("usage spool %s unwritable (%s); holding %d records in memory",
-                          self.spool.path, exc, len(batch))
-                try:
-                    await asyncio.sleep(self.retry_seconds)
-                except asyncio.CancelledError:
-                    log.error("shutting down: %d usage records lost (ids %s…)", len(batch),
-                              ", ".join(r.id for r in batch[:5]))
-                    raise
-
-    def _store_now(self, batch: list[UsageRecord]) -> None:
-        """The synchronous path, for callers outside an event loop."""
+        if self.down:  # the records wait in the journal for the next start
+            return
         try:
-            self._insert(batch)
-            self.stats["written"] += len(batch)
-        except Exception as exc:  # an outage (see _insert): the spool takes the batch
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await self.flush()
+        except TimeoutError:
+            log.error("shutting down before the usage journal was drained; its records stay "
+                      "in %s for the next start", self.spool.path)
+
+    async def _drain_periodically(self) -> None:
+        # The first pass runs at start-up, so a journal left by an earlier run is drained.
+        while True:
+            if self.due():
+                async with self._draining:
+                    await asyncio.to_thread(self.drain)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    # Draining --------------------------------------------------------------------------------
+
+    def drain(self) -> int:
+        """Move the journal into the database; returns the rows added (0 when it is away)."""
+        self._drained_at = time.monotonic()
+        self._recorded = 0
+        was_down = self.down
+        try:
+            if was_down:
+                db.ping(self.engine)
+            read, added = self.spool.replay(self._insert)
+        except Exception as exc:  # an outage (see _insert): the records wait in the journal
             self._went_down(exc)
-            self.spool.append(batch)
-            self.stats["spooled"] += len(batch)
+            return 0
+        self.down = False
+        self.stats["written"] += added
+        if read != added:
+            log.warning("the usage journal held %d records already stored", read - added)
+        if was_down:
+            log.warning("the usage database answers again; %d records moved from the journal",
+                        added)
+            if self.alerts is not None:
+                self.alerts.resolve("usage_store", "database",
+                                    f"The usage database answers again; {read} journaled "
+                                    f"records replayed ({added} new)", replayed=read,
+                                    added=added)
+        return added
+
+    async def replay(self) -> int:
+        """Drain now, whatever the state (tests; the health check's repair)."""
+        return await asyncio.to_thread(self.drain)
 
     def _insert(self, batch: list[UsageRecord]) -> int:
         """Store a batch; returns the rows that were new. Raises only for an outage.
 
         A record the database refuses (a value it cannot take) must not pass for an outage,
-        or it would hold every later record in the spool: the batch is then retried record by
-        record and the refused ones are set aside in the spool's ``.rejected`` file."""
+        or it would hold every later record in the journal: the batch is then retried record
+        by record and the refused ones are set aside in the spool's ``.rejected`` file."""
         try:
             return self._insert_rows(batch)
         except Exception as exc:
@@ -225,37 +212,6 @@ class Recorder:
     def _insert_rows(self, batch: list[UsageRecord]) -> int:
         with self.engine.begin() as conn:
             return db.insert_ignore(conn, db.usage_records, [r.row() for r in batch])
-
-    async def _retry_spool(self) -> None:
-        # The first pass runs at start-up, so a spool left by an earlier run is replayed.
-        while True:
-            if self.down or self.spool.pending():
-                await self.replay()
-            await asyncio.sleep(self.retry_seconds)
-
-    async def replay(self) -> int:
-        """If the database answers, move the spool into it; returns the rows added."""
-        lock = self._replaying or asyncio.Lock()
-        async with lock:
-            try:
-                await asyncio.to_thread(db.ping, self.engine)
-                read, added = await asyncio.to_thread(self.spool.replay, self._insert)
-            except Exception as exc:
-                self._went_down(exc)
-                return 0
-            was_down, self.down = self.down, False
-            self.stats["replayed"] += added
-            if read:
-                log.warning("replayed %d spooled usage records into the database (%d new, "
-                            "%d already there)", read, added, read - added)
-            elif was_down:
-                log.warning("the usage database answers again")
-            if self.alerts is not None and (was_down or read):
-                self.alerts.resolve("usage_store", "database",
-                                    f"The usage database answers again; {read} spooled "
-                                    f"records replayed ({added} new)", replayed=read,
-                                    added=added)
-            return added
 
     def _went_down(self, exc: BaseException) -> None:
         if self.down:

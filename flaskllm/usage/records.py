@@ -75,7 +75,9 @@ class UsageRecord:
 
     def to_json(self) -> str:
         """One spool line: exact (cost as a string, time in ISO 8601 with its offset)."""
-        data = dataclasses.asdict(self)
+        # Field by field, not dataclasses.asdict: that deep-copies every value, and this runs
+        # on every request's path (the journal).
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["created_at"] = self.created_at.isoformat()
         data["cost_usd"] = None if self.cost_usd is None else str(self.cost_usd)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -106,3 +108,6 @@ class UsageRecord:
 
 def _count(tokens: int | None) -> int | None:
     return None if tokens is None else int(tokens)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(UsageRecord))

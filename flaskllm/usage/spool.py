@@ -1,12 +1,20 @@
-"""The spool: an append-only JSON-lines file of usage records the database could not take.
+"""The journal (spool): an append-only JSON-lines file, the write-ahead log of usage records.
 
-Several worker processes may share one spool file, so both steps hold a lock (``flock`` on
+Every usage record is appended here on the request's path, before the response finishes, and
+moved into the database in batches later (flaskllm/usage/recorder.py), by whichever worker
+drains next. Several worker processes share one file, so both steps hold a lock (``flock`` on
 ``<spool>.lock``; POSIX only: elsewhere one process is assumed):
 
-    append   lock · open with O_APPEND · write whole lines · fsync · unlock
-    replay   lock · rename the spool to ``<spool>.replay-<uuid>`` · unlock   (new records go to a
-             fresh spool) · for each ``.replay-*`` file not locked by another process: insert
-             its records, skipping ids already stored · delete it
+    append   shared lock · open with O_APPEND · one write of whole lines · unlock
+             (no fsync: a write() is in the kernel's page cache, so it survives the process
+             being killed — what workers suffer — though not the machine losing power)
+    replay   exclusive lock · rename the spool to ``<spool>.replay-<uuid>`` · unlock (new
+             records go to a fresh spool) · for each ``.replay-*`` file not locked by another
+             process: insert its records, skipping ids already stored · delete it
+
+Appenders share the lock with each other (an O_APPEND write of one buffer is never interleaved
+with another's on a local file system) and exclude only the rename, so that no record is
+written into a file that a replay has already read.
 
 A crash between the insert and the delete leaves the claimed file behind; the next replay
 inserts it again and the unique record id turns that into nothing. None lost, none doubled.
@@ -37,9 +45,14 @@ CHUNK = 500  # records per database transaction during replay
 
 
 class Spool:
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, fsync: bool = False):
         self.path = Path(path)
+        self.fsync = fsync
         self._thread_lock = threading.Lock()
+        # The appenders' lock file, opened once per process: a flock belongs to the open file,
+        # which a forked child shares, so a child opens its own.
+        self._shared_fd = -1
+        self._shared_pid = 0
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -55,19 +68,42 @@ class Spool:
             finally:
                 os.close(fd)  # closing releases the lock
 
-    def append(self, records: list[UsageRecord]) -> None:
-        """Add records durably (fsync: the spool only matters when something is already wrong)."""
-        data = "".join(record.to_json() + "\n" for record in records).encode("utf-8")
-        with self._locked():
+    def _lock_shared(self) -> None:
+        if fcntl is None:
+            return
+        if self._shared_pid != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._shared_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._shared_pid = os.getpid()
+        fcntl.flock(self._shared_fd, fcntl.LOCK_SH)
+
+    def _unlock_shared(self) -> None:
+        if fcntl is not None:
+            fcntl.flock(self._shared_fd, fcntl.LOCK_UN)
+
+    def append(self, records: list[UsageRecord]) -> None:
+        """Add records to the journal: written (one write) when this returns."""
+        data = "".join(record.to_json() + "\n" for record in records).encode("utf-8")
+        # Threads of one process share the lock file's descriptor, whose flock is one lock:
+        # the thread lock keeps one thread's unlock from releasing another's.
+        with self._thread_lock:
+            self._lock_shared()
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
+                try:
+                    fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                except FileNotFoundError:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    if self.fsync:
+                        os.fsync(fd)
+                finally:
+                    os.close(fd)
             finally:
-                os.close(fd)
+                self._unlock_shared()
 
     def claimed(self) -> list[Path]:
         return sorted(self.path.parent.glob(self.path.name + ".replay-*"))
