@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from flaskllm import runtime
-from flaskllm.settings import Settings, SettingsError
+from flaskllm.settings import ROOT, Settings, SettingsError
 
 DEV_TOKEN_NAME = "dev"
 DEV_TOKEN_FILE_NAME = "dev-token"  # in INSTANCE_PATH
