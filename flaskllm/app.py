@@ -22,7 +22,7 @@ from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
 from flaskllm import errors, logs, speedups, state
-from flaskllm.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from flaskllm.middleware import RequestBodyMiddleware, RequestContextMiddleware
 from flaskllm.responses import dumps
 from flaskllm.settings import ROOT, Settings
 
@@ -102,8 +102,9 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",
                                        "X-RateLimit-Reset"])
-    app.add_middleware(BodyLimitMiddleware, MiddlewarePosition.BEFORE_ROUTING,
-                       max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestBodyMiddleware, MiddlewarePosition.BEFORE_ROUTING,
+                       max_bytes=settings.max_body_bytes,
+                       read_timeout=settings.request_read_timeout)
     app.add_api(
         spec,
         resolver=RelativeResolver("flaskllm.operations"),

@@ -112,6 +112,8 @@ FIELDS: tuple[Field, ...] = (
     Field("MAX_PROMPT_LENGTH", _positive_int, 4000, "Longest accepted prompt, in characters"),
     Field("MAX_BODY_BYTES", _positive_int, 1_048_576,
           "Largest accepted request body, in bytes (413 beyond)"),
+    Field("REQUEST_READ_TIMEOUT", _positive_float, 15.0, "Seconds a client may take to send "
+          "a request's head and its whole body (408 or a closed connection beyond)"),
     Field("RATE_LIMIT_ENABLED", _bool, True, "Turn rate limiting on or off"),
     Field("RATE_LIMIT", _str, "60", "Requests a minute per token (`60`), or limits such as "
           "`100/minute;2000/day`"),
@@ -132,6 +134,8 @@ FIELDS: tuple[Field, ...] = (
           "own cache entries; `global`: identical requests share them across tokens"),
     Field("DATABASE_URL", _str, "", "SQLAlchemy URL for tokens and usage "
           "(default: SQLite file instance/flaskllm.db)"),
+    Field("STALE_TOKEN_TTL", _non_negative_int, 600, "Seconds a token or its limits, last "
+          "read from the database, keep serving while the database is unreachable (0: none)"),
     Field("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level"),
     Field("LOG_FORMAT", _choice("auto", "json", "plain"), "auto", "`json`: one JSON object a "
           "line; `plain`: readable lines; `auto`: json when ENVIRONMENT=production, else plain"),
@@ -194,6 +198,7 @@ class Settings:
     prompt_templates_dir: str = ""
     max_prompt_length: int = 4000
     max_body_bytes: int = 1_048_576
+    request_read_timeout: float = 15.0
     rate_limit_enabled: bool = True
     rate_limit: str = "60"
     auth_fail_limit: str = "20/minute"
@@ -205,6 +210,7 @@ class Settings:
     cache_max_entries: int = 10000
     cache_scope: str = "token"
     database_url: str = ""
+    stale_token_ttl: int = 600
     log_level: str = "info"
     log_format: str = "auto"
     log_prompts: bool = False
