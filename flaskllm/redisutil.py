@@ -4,9 +4,9 @@ into one log line and a quick degrade.
 
 A request must never wait long on a Redis that does not answer. Commands time out after
 SOCKET_TIMEOUT (a hung Redis, stopped with SIGSTOP or behind a full network buffer,
-accepts connections and answers nothing). redis-py's own retries are cut to one immediate retry of a broken
-connection (enough to replace a pooled one that a Redis restart broke), none after a
-timeout. After a failure, the circuit of that URL opens: every component using it skips
+accepts connections and answers nothing). redis-py's own retries are cut to one immediate
+retry of a broken connection (enough to replace a pooled one that a Redis restart broke),
+none after a timeout. After a failure, the circuit of that URL opens: every component using it skips
 Redis for OPEN_SECONDS, answering at once (the cache: a miss; the rate limiter: its
 RATE_LIMIT_FAIL_OPEN policy; budgets: 503). Then one request probes it (half-open) while the
 others go on skipping; its success closes the circuit. So a request waits on a failing Redis
@@ -22,10 +22,13 @@ import weakref
 
 log = logging.getLogger("flaskllm.redis")
 
-SOCKET_TIMEOUT = 0.25  # read timeout: a hung Redis accepts connections, answers nothing
-# A new connection may wait for a busy Redis (or a loaded machine) to accept it: 200 opened at
-# once took up to 1.5 s on a loaded 2-core machine. A Redis that is gone refuses at once; only a silent host costs
-# the whole of it, once, before the circuit opens.
+# The read timeout: a hung Redis accepts connections and answers nothing. Not lower: the
+# timer runs on the event loop, so a loop busy with a burst (100 requests at once on a
+# loaded machine) fires it late for a reply that did arrive; 0.25 s failed that way here.
+SOCKET_TIMEOUT = 0.4
+# A new connection may wait for a busy Redis (or a loaded machine) to accept it: 200 opened
+# at once took up to 1.5 s on a loaded 2-core machine. A Redis that is gone refuses at once;
+# only a silent host costs the whole of it, once, before the circuit opens.
 CONNECT_TIMEOUT = 2.0
 OPEN_SECONDS = 3.0  # after a failure, how long every component skips that Redis
 PROBE_SECONDS = 1.0  # half-open: one request probes; the others skip for up to this long
