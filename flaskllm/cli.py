@@ -71,7 +71,10 @@ def cmd_serve(args) -> int:
     with metrics_dir(settings, args.workers):
         uvicorn.run("flaskllm.cli:serving_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, reload=args.reload, log_level=settings.log_level,
-                    access_log=False, timeout_graceful_shutdown=10, log_config=None)
+                    access_log=False, timeout_graceful_shutdown=10, log_config=None,
+                    # REQUEST_READ_TIMEOUT for the request head (uvicorn has none); the body's
+                    # is the app's (middleware.RequestBodyMiddleware)
+                    http="flaskllm.deadlines:HeadDeadlineProtocol")
     return 0
 
 
