@@ -16,9 +16,11 @@ at most one SOCKET_TIMEOUT, and usually not at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
+from typing import AsyncIterator
 
 log = logging.getLogger("flaskllm.redis")
 
@@ -94,6 +96,10 @@ class Circuit:
         self.probe_until = now + PROBE_SECONDS  # this caller is the probe
         return True
 
+    @property
+    def probing(self) -> bool:
+        return self.probe_until > time.monotonic()
+
     def failed(self) -> None:
         self.open_until = time.monotonic() + OPEN_SECONDS
         self.probe_until = 0.0
@@ -116,6 +122,17 @@ def circuit(url: str) -> Circuit:
     return found
 
 
+@contextlib.asynccontextmanager
+async def _probe_deadline() -> AsyncIterator[None]:
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    try:
+        async with asyncio.timeout(SOCKET_TIMEOUT):
+            yield
+    except TimeoutError:
+        raise RedisTimeout(f"no answer within {SOCKET_TIMEOUT}s") from None
+
+
 _ping_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = \
     weakref.WeakKeyDictionary()
 
@@ -133,7 +150,8 @@ async def ping(url: str) -> None:
     if client is None:
         client = clients[url] = connect(url)
     try:
-        await client.ping()
+        async with _probe_deadline():  # /health answers quickly, however Redis is
+            await client.ping()
     except Exception:
         breaker.failed()
         raise
@@ -159,6 +177,13 @@ class Outage:
         if not self.failing:  # another component's failure opened the circuit
             self._log("its circuit is open after a failure")
         return True
+
+    def guard(self):
+        """Around the operation that follows a ``down()`` of False. A probe gets a fresh
+        connection, and redis-py may try a fresh one twice (a handshake that times out, then
+        again): the probe is bounded to SOCKET_TIMEOUT as a whole. Other operations are not
+        (a burst may wait for a pooled connection, up to POOL_WAIT)."""
+        return _probe_deadline() if self.circuit.probing else contextlib.nullcontext()
 
     def retry_after(self) -> int:
         """Whole seconds until Redis is tried again (at least 1)."""

@@ -134,7 +134,8 @@ class RedisStore:
                                   f"a failure")
         self._redis()
         try:
-            value = await self._scripts[script](keys=keys, args=args)
+            async with self.outage.guard():
+                value = await self._scripts[script](keys=keys, args=args)
         except (ConnectionError, TimeoutError, OSError) as exc:
             self.outage.failed(exc)
             raise
