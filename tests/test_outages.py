@@ -116,71 +116,31 @@ def test_a_postgresql_outage_degrades_and_loses_nothing(tmp_path):
             assert health.json()["status"] == "degraded"
             assert health.json()["checks"]["database"]["status"] == "down"
 
-        results = traffic.results
-        assert not [r for r in results if r[1] == 500 or isinstance(r[1], str)], results
-        for label in ("api", "plain", "plain-redis", "limited-redis"):
-            assert {r[1] for r in traffic.of(label)} == {200}, (label, traffic.of(label))
-        # Counted in the database, a quota cannot be checked while it is away: 503 with
-        # Retry-After, BUDGETS_UNAVAILABLE, as the spec documents.
-        refused = [r for r in traffic.of("limited-sql") if r[1] != 200]
-        assert refused and all(r[1:3] == (503, "BUDGETS_UNAVAILABLE") and r[5]
-                               for r in refused), refused
-        assert len(during) > 5 * OUTAGE_SECONDS  # traffic went on all along
+            results = traffic.results
+            assert not [r for r in results if r[1] == 500 or isinstance(r[1], str)], results
+            for label in ("api", "plain", "plain-redis", "limited-redis"):
+                assert {r[1] for r in traffic.of(label)} == {200}, (label, traffic.of(label))
+            # Counted in the database, a quota cannot be checked while it is away: 503 with
+            # Retry-After, BUDGETS_UNAVAILABLE, as the spec documents.
+            refused = [r for r in traffic.of("limited-sql") if r[1] != 200]
+            assert refused and all(r[1:3] == (503, "BUDGETS_UNAVAILABLE") and r[5]
+                                   for r in refused), refused
+            assert len(during) > 5 * OUTAGE_SECONDS  # traffic went on all along
 
-        # Every 2xx has exactly one usage record once the spools are replayed (every 30 s).
-        engine = sa.create_engine(pg.url.replace("postgresql://", "postgresql+psycopg://"))
-        answered = {r[3] for r in results if r[1] == 200}
-        deadline = time.monotonic() + 60
-        while True:
-            with engine.connect() as conn:
-                rows = conn.execute(sa.text(
-                    "SELECT request_id, count(*) FROM usage_records GROUP BY request_id")).all()
-            counts = dict(rows)
-            if answered <= set(counts) or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        engine.dispose()
-        missing = answered - set(counts)
-        assert not missing, f"{len(missing)} of {len(answered)} answers have no usage record"
-        assert {counts[rid] for rid in answered} == {1}
-    assert_no_tracebacks(tmp_path)
-
-
-@pytest.mark.services
-def test_a_hung_redis_costs_no_request_more_than_half_a_second(tmp_path):
-    with own_redis() as redis:
-        api_token = secrets.token_urlsafe(32)
-        base = clean_env(ENVIRONMENT="production", API_TOKEN=api_token, REDIS_URL=redis.url,
-                         RATE_LIMIT="100000", LOG_LEVEL="info",
-                         REDIS_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}")
-        env_of = lambda n: {"DATABASE_URL": f"sqlite:///{tmp_path / f'db{n}.sqlite'}",
-                            "RATE_LIMIT_FAIL_OPEN": "true" if n else "false"}
-        with serve_processes(base, 2, tmp_path, env_of=env_of) as (closed_url, open_url):
-            pairs = [(f"{name}-{i}", url, api_token) for i in range(3)
-                     for name, url in (("closed", closed_url), ("open", open_url))]
-            with Traffic(pairs, pause=0.05) as traffic:
-                time.sleep(2)
-                redis.pause()
-                start = time.monotonic()
-                time.sleep(PAUSE_SECONDS)
-                paused = traffic.between(start, time.monotonic())
-                redis.resume()
-                time.sleep(redisutil.OPEN_SECONDS + 2)
-                start = time.monotonic()
-                time.sleep(2)
-                recovered = traffic.between(start, time.monotonic())
-    # Only the requests in flight when Redis stopped, and one probe every OPEN_SECONDS, wait
-    # on it, for one read timeout. The bound is loose for a loaded machine (the timeout plus
-    # 0.6 s to answer); most requests do not wait at all.
-    latencies = sorted(r[4] for r in paused)
-    assert latencies[-1] < redisutil.SOCKET_TIMEOUT + 0.6, paused
-    assert latencies[int(len(latencies) * 0.95)] < 0.5, latencies[-20:]
-    assert len(paused) > 10 * PAUSE_SECONDS
-    statuses = {(r[0].split("-")[0], r[1], r[2]) for r in paused}
-    # Fail closed: 503 SERVICE_UNAVAILABLE (with Retry-After); fail open: 200, unlimited.
-    assert statuses <= {("closed", 503, "SERVICE_UNAVAILABLE"), ("closed", 200, None),
-                        ("open", 200, None)}, statuses
-    assert ("closed", 503, "SERVICE_UNAVAILABLE") in statuses
-    assert all(r[5] for r in paused if r[1] == 503)
-    assert {r[1] for r in recovered} == {200}, recovered
-    assert_no_tracebacks(tmp_path)
+            # Every 2xx has one usage record once the servers replay their spools (every
+            # 30 s; the servers must still run for that).
+            engine = sa.create_engine(pg.url.replace("postgresql://", "postgresql+psycopg://"))
+            answered = {r[3] for r in results if r[1] == 200}
+            deadline = time.monotonic() + 60
+            while True:
+                with engine.connect() as conn:
+                    rows = conn.execute(sa.text("SELECT request_id, count(*) FROM "
+                                                "usage_records GROUP BY request_id")).all()
+                counts = dict(rows)
+                if answered <= set(counts) or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            engine.dispose()
+            missing = answered - set(counts)
+            assert not missing, f"{len(missing)} of {len(answered)} answers have no record"
+            assert {counts[rid] for rid in answered} == {1}
