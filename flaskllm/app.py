@@ -10,23 +10,27 @@ import contextlib
 import copy
 import functools
 import logging
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 from connexion import AsyncApp, ConnexionMiddleware
+from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
-from flaskllm import errors, logs, speedups, state
+from flaskllm import db, errors, logs, speedups, state
 from flaskllm.middleware import RequestBodyMiddleware, RequestContextMiddleware
 from flaskllm.responses import dumps
 from flaskllm.settings import ROOT, Settings
 
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
+DB_LOG_SECONDS = 60.0
+DB_RETRY_AFTER = 5
 log = logging.getLogger("flaskllm")
 
 
@@ -49,6 +53,8 @@ def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
 
 
 def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    if not isinstance(exc, ProblemException) and db.unreachable(exc):
+        exc = _database_unavailable(exc)
     body, headers = errors.as_problem(exc)
     fields = state.request_log.get(None)
     if fields is not None:  # for the access line, the metrics and the error-rate alert
@@ -59,6 +65,22 @@ def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionRes
         log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
     return ConnexionResponse(status_code=body["status"], content_type=errors.PROBLEM_JSON,
                              body=dumps(body), headers=headers)
+
+
+_db_logged = [float("-inf")]
+
+
+def _database_unavailable(exc: Exception) -> errors.DatabaseUnavailable:
+    """An operation that needs the database while it is away (a usage report, an admin
+    change): 503, not 500; logged once a minute, without a traceback (the cause is known)."""
+    now = time.monotonic()
+    if now - _db_logged[0] >= DB_LOG_SECONDS:
+        _db_logged[0] = now
+        log.warning("the database does not answer (%s); requests that need it get 503 "
+                    "DATABASE_UNAVAILABLE", db.reason(exc))
+    return errors.DatabaseUnavailable(
+        "The database does not answer; try again shortly.",
+        headers={"Retry-After": str(DB_RETRY_AFTER)})
 
 
 def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp:
@@ -114,7 +136,6 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
     )
     for exc_class in (Exception, UnicodeDecodeError):
         app.add_error_handler(exc_class, _problem_handler)
-    from connexion.exceptions import ProblemException
     from starlette.exceptions import HTTPException
 
     app.add_error_handler(ProblemException, _problem_handler)

@@ -31,7 +31,8 @@
                ├── ServiceUnavailable    503 SERVICE_UNAVAILABLE
                │    ├── ProviderNotConfigured 503 PROVIDER_NOT_CONFIGURED
                │    ├── BudgetsUnavailable 503 BUDGETS_UNAVAILABLE
-               │    └── TokensUnavailable  503 TOKENS_UNAVAILABLE
+               │    ├── TokensUnavailable  503 TOKENS_UNAVAILABLE
+               │    └── DatabaseUnavailable 503 DATABASE_UNAVAILABLE
                └── ProviderTimeout       504 PROVIDER_TIMEOUT
 
 Provider failures reach this tree only through ``flaskllm.llm.policy``: adapters translate
@@ -266,6 +267,13 @@ class TokensUnavailable(ServiceUnavailable):
 
     code = "TOKENS_UNAVAILABLE"
     logged = True  # the outage is logged once a minute (flaskllm/lookups.py)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """This operation needs the database, which does not answer; try again shortly."""
+
+    code = "DATABASE_UNAVAILABLE"
+    logged = True  # logged once a minute where it is raised (flaskllm/app.py)
 
 
 class ProviderTimeout(APIProblem):

@@ -144,3 +144,16 @@ def test_a_postgresql_outage_degrades_and_loses_nothing(tmp_path):
             missing = answered - set(counts)
             assert not missing, f"{len(missing)} of {len(answered)} answers have no record"
             assert {counts[rid] for rid in answered} == {1}
+
+
+def test_an_operation_that_needs_the_database_gets_503_not_500(app, client, auth, caplog):
+    from test_core import assert_problem
+
+    assert client.get("/api/v1/usage", headers=auth).status_code == 200
+    app.state.engine = sa.create_engine("sqlite:////nonexistent-dir/x.db")
+    for _ in range(2):
+        response = client.get("/api/v1/usage", headers=auth)
+        assert_problem(response, 503, "DATABASE_UNAVAILABLE")
+        assert response.headers["retry-after"]
+    assert "Traceback" not in caplog.text
+    assert caplog.text.count("the database does not answer") <= 1
