@@ -10,24 +10,28 @@ import contextlib
 import copy
 import functools
 import logging
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 from connexion import AsyncApp, ConnexionMiddleware
+from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
-from flaskllm import context, errors, logs, resources, speedups, state
+from flaskllm import context, db, errors, logs, resources, speedups, state
 from flaskllm.clientip import ClientAddressMiddleware
-from flaskllm.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from flaskllm.middleware import RequestBodyMiddleware, RequestContextMiddleware
 from flaskllm.responses import dumps
 from flaskllm.settings import Settings
 
 SPEC_PATH = resources.path("spec/openapi.yaml")
+DB_LOG_SECONDS = 60.0
+DB_RETRY_AFTER = 5
 log = logging.getLogger("flaskllm")
 
 
@@ -50,6 +54,8 @@ def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
 
 
 def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    if not isinstance(exc, ProblemException) and db.unreachable(exc):
+        exc = _database_unavailable(exc)
     body, headers = errors.as_problem(exc)
     context.current().refused(body["code"])  # for the access line, metrics, error-rate alert
     # A problem whose cause is logged where it is noticed (a Redis outage, once a minute:
@@ -58,6 +64,22 @@ def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionRes
         log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
     return ConnexionResponse(status_code=body["status"], content_type=errors.PROBLEM_JSON,
                              body=dumps(body), headers=headers)
+
+
+_db_logged = [float("-inf")]
+
+
+def _database_unavailable(exc: Exception) -> errors.DatabaseUnavailable:
+    """An operation that needs the database while it is away (a usage report, an admin
+    change): 503, not 500; logged once a minute, without a traceback (the cause is known)."""
+    now = time.monotonic()
+    if now - _db_logged[0] >= DB_LOG_SECONDS:
+        _db_logged[0] = now
+        log.warning("the database does not answer (%s); requests that need it get 503 "
+                    "DATABASE_UNAVAILABLE", db.reason(exc))
+    return errors.DatabaseUnavailable(
+        "The database does not answer; try again shortly.",
+        headers={"Retry-After": str(DB_RETRY_AFTER)})
 
 
 def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp:
@@ -105,8 +127,9 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",
                                        "X-RateLimit-Reset"])
-    app.add_middleware(BodyLimitMiddleware, MiddlewarePosition.BEFORE_ROUTING,
-                       max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestBodyMiddleware, MiddlewarePosition.BEFORE_ROUTING,
+                       max_bytes=settings.max_body_bytes,
+                       read_timeout=settings.request_read_timeout)
     app.add_api(
         spec,
         resolver=RelativeResolver("flaskllm.operations"),
@@ -116,7 +139,6 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
     )
     for exc_class in (Exception, UnicodeDecodeError):
         app.add_error_handler(exc_class, _problem_handler)
-    from connexion.exceptions import ProblemException
     from starlette.exceptions import HTTPException
 
     app.add_error_handler(ProblemException, _problem_handler)

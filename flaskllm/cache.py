@@ -159,7 +159,8 @@ class RedisStore:
         if self.outage.down():
             return default
         try:
-            value = await operation(self._redis())
+            async with self.outage.guard():
+                value = await operation(self._redis())
         except (ConnectionError, TimeoutError, OSError) as exc:
             self.outage.failed(exc)
             return default

@@ -76,7 +76,10 @@ def cmd_serve(args) -> int:
         uvicorn.run("flaskllm.cli:serving_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, reload=args.reload, log_level=settings.log_level,
                     access_log=False, timeout_graceful_shutdown=10, log_config=None,
-                    proxy_headers=False, forwarded_allow_ips=",".join(settings.trusted_proxies))
+                    proxy_headers=False, forwarded_allow_ips=",".join(settings.trusted_proxies),
+                    # REQUEST_READ_TIMEOUT for the request head (uvicorn has none); the body's
+                    # is the app's (middleware.RequestBodyMiddleware)
+                    http="flaskllm.deadlines:HeadDeadlineProtocol")
     return 0
 
 

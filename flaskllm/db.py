@@ -240,3 +240,16 @@ def journal_name(url: str) -> str:
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database is away (or unusable) rather than refusing a statement's values."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, (sa.exc.OperationalError, sa.exc.InterfaceError))
+    return isinstance(exc, (sa.exc.DisconnectionError, sa.exc.TimeoutError, OSError))
+
+
+def reason(exc: BaseException) -> str:
+    """The driver's message, first line, for a log: SQLAlchemy's own quotes the parameters."""
+    return f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}".splitlines()[0]

@@ -4,12 +4,17 @@
      └── APIProblem                      {type, title, status, detail, code}
           ├── 4XX
           │    ├── BadRequest            400 BAD_REQUEST
-          │    │    └── InvalidEncoding  400 INVALID_ENCODING
+          │    │    ├── InvalidEncoding  400 INVALID_ENCODING
+          │    │    ├── InvalidJSON      400 INVALID_JSON
+          │    │    ├── EmptyPrompt      400 EMPTY_PROMPT
+          │    │    └── AmbiguousCredentials 400 AMBIGUOUS_CREDENTIALS
           │    ├── Unauthorized          401 UNAUTHORIZED
           │    ├── Forbidden             403 FORBIDDEN
           │    ├── NotFound              404 NOT_FOUND
+          │    ├── RequestTimeout        408 REQUEST_TIMEOUT
           │    ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
           │    │    └── PromptTooLong    413 PROMPT_TOO_LONG
+          │    ├── UnsupportedMediaType  415 UNSUPPORTED_MEDIA_TYPE
           │    ├── TypeNotSupported      422 TYPE_NOT_SUPPORTED
           │    ├── ProviderNotAllowed    422 PROVIDER_NOT_ALLOWED
           │    ├── TemplateNotFound      422 TEMPLATE_NOT_FOUND
@@ -25,7 +30,10 @@
                │    ├── ProviderBadOutput 502 PROVIDER_BAD_OUTPUT
                │    └── ProviderEmptyAnswer 502 PROVIDER_EMPTY_ANSWER
                ├── ServiceUnavailable    503 SERVICE_UNAVAILABLE
-               │    └── ProviderNotConfigured 503 PROVIDER_NOT_CONFIGURED
+               │    ├── ProviderNotConfigured 503 PROVIDER_NOT_CONFIGURED
+               │    ├── BudgetsUnavailable 503 BUDGETS_UNAVAILABLE
+               │    ├── TokensUnavailable  503 TOKENS_UNAVAILABLE
+               │    └── DatabaseUnavailable 503 DATABASE_UNAVAILABLE
                └── ProviderTimeout       504 PROVIDER_TIMEOUT
 
 Provider failures reach this tree only through ``flaskllm.llm.policy``: adapters translate
@@ -56,6 +64,7 @@ CODES_BY_STATUS = {
     401: "UNAUTHORIZED",
     403: "FORBIDDEN",
     404: "NOT_FOUND",
+    408: "REQUEST_TIMEOUT",
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
     413: "PAYLOAD_TOO_LARGE",
@@ -102,6 +111,24 @@ class InvalidEncoding(BadRequest):
     code = "INVALID_ENCODING"
 
 
+class InvalidJSON(BadRequest):
+    """The request body is not JSON this server accepts (flaskllm/strictjson.py)."""
+
+    code = "INVALID_JSON"
+
+
+class EmptyPrompt(BadRequest):
+    """The prompt has no visible characters."""
+
+    code = "EMPTY_PROMPT"
+
+
+class AmbiguousCredentials(BadRequest):
+    """The request has more than one X-API-Token; send exactly one."""
+
+    code = "AMBIGUOUS_CREDENTIALS"
+
+
 class Unauthorized(APIProblem):
     """A valid X-API-Token header is required."""
 
@@ -120,6 +147,12 @@ class NotFound(APIProblem):
     status_code, title, code = 404, "Not Found", "NOT_FOUND"
 
 
+class RequestTimeout(APIProblem):
+    """The request was not received within REQUEST_READ_TIMEOUT seconds."""
+
+    status_code, title, code = 408, "Request Timeout", "REQUEST_TIMEOUT"
+
+
 class PayloadTooLarge(APIProblem):
     """The request body is larger than this server accepts."""
 
@@ -130,6 +163,12 @@ class PromptTooLong(PayloadTooLarge):
     """The prompt is longer than MAX_PROMPT_LENGTH characters."""
 
     code = "PROMPT_TOO_LONG"
+
+
+class UnsupportedMediaType(APIProblem):
+    """The request body needs Content-Type: application/json."""
+
+    status_code, title, code = 415, "Unsupported Media Type", "UNSUPPORTED_MEDIA_TYPE"
 
 
 class TypeNotSupported(APIProblem):
@@ -221,6 +260,27 @@ class ProviderNotConfigured(ServiceUnavailable):
     """The provider is not configured on this server."""
 
     code = "PROVIDER_NOT_CONFIGURED"
+
+
+class BudgetsUnavailable(ServiceUnavailable):
+    """This token has a budget or quota, and the store that counts it cannot be reached."""
+
+    code = "BUDGETS_UNAVAILABLE"
+    logged = True  # the outage is logged once a minute (usage/budgets.py), not per request
+
+
+class TokensUnavailable(ServiceUnavailable):
+    """The token database cannot be reached and this token was not seen recently."""
+
+    code = "TOKENS_UNAVAILABLE"
+    logged = True  # the outage is logged once a minute (flaskllm/lookups.py)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """This operation needs the database, which does not answer; try again shortly."""
+
+    code = "DATABASE_UNAVAILABLE"
+    logged = True  # logged once a minute where it is raised (flaskllm/app.py)
 
 
 class ProviderTimeout(APIProblem):

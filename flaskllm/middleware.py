@@ -1,9 +1,10 @@
-"""ASGI middleware around connexion: the request context (the app's state, a fresh
-``RequestContext`` from flaskllm/context.py, X-Request-ID) and the request body size limit,
-enforced before the body is parsed."""
+"""ASGI middleware around connexion: the request context (app state, X-Request-ID), and the
+request's bytes (one token header, Content-Type, size, read deadline, strict JSON), checked
+before connexion parses anything."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -11,10 +12,12 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flaskllm import context, errors, logs, state
+from flaskllm import context, errors, logs, state, strictjson
 from flaskllm.responses import problem_response
 
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+CLIENT_DISCONNECTED = "CLIENT_DISCONNECTED"
+PARSED = "flaskllm.json"  # scope["extensions"] key: (the body's bytes, its parsed value)
 
 
 class RequestContextMiddleware:
@@ -73,36 +76,78 @@ class RequestContextMiddleware:
             logs.request_finished(self.app_state, scope, ctx, status, time.perf_counter() - began)
 
 
-class BodyLimitMiddleware:
-    """413 for a body over MAX_BODY_BYTES: by Content-Length at once, and by counting the
-    bytes as they stream in when there is no Content-Length (a chunked upload). A chunked body
-    under the limit is buffered and handed on with its Content-Length, which connexion needs
-    to see that there is a body at all."""
+class RequestBodyMiddleware:
+    """Everything about the request's bytes, checked once, before connexion sees them:
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    - one X-API-Token: two headers (or one that a WSGI server joined with a comma) are
+      400 AMBIGUOUS_CREDENTIALS, so every server reads the same token or none;
+    - a body needs a Content-Type (415 without one);
+    - the body arrives within REQUEST_READ_TIMEOUT (408, and the connection is closed) and
+      within MAX_BODY_BYTES (413: by Content-Length at once, else counted as it streams in);
+    - a JSON body is parsed here, strictly (flaskllm/strictjson.py: 400 INVALID_ENCODING or
+      INVALID_JSON); connexion's validator takes the parsed value (speedups.py) instead of
+      parsing the bytes again;
+    - a client that goes away mid-body ends the request quietly: no response, no handler,
+      logged as 499 CLIENT_DISCONNECTED (an INFO access line, not an error).
+
+    The body is handed on in one message with its Content-Length (connexion needs that to see
+    that a chunked upload has a body at all). The head's own deadline is the server's
+    (flaskllm/deadlines.py under ``flaskllm serve``)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float):
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        length = content_type = None
+        tokens = 0
         for key, value in scope["headers"]:
             if key == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    raise errors.BadRequest("The Content-Length header is not a number.")
-                if length > self.max_bytes:
-                    raise self._too_large()
+                length = value
+            elif key == b"content-type":
+                content_type = value
+            elif key == b"x-api-token":
+                tokens += 2 if b"," in value else 1
+        if tokens > 1:
+            raise errors.AmbiguousCredentials(
+                "The request has more than one X-API-Token (two headers, or one with a "
+                "comma); send exactly one.")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                raise errors.BadRequest("The Content-Length header is not a number.")
+            if declared > self.max_bytes:
+                raise self._too_large()
+            if declared == 0:
                 await self.app(scope, receive, send)
                 return
-        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        elif scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
-        body = await self._read_counted(receive)
+        if not (content_type or b"").strip():
+            raise errors.UnsupportedMediaType(
+                "The request has a body but no Content-Type; send Content-Type: "
+                "application/json.")
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                body = await self._read(receive)
+        except TimeoutError:
+            raise errors.RequestTimeout(
+                f"The request body did not arrive within {self.read_timeout:g} seconds "
+                f"(REQUEST_READ_TIMEOUT).", headers={"Connection": "close"}) from None
+        if body is None:
+            context.current().refused(CLIENT_DISCONNECTED)
+            return  # RequestContextMiddleware logs the 499: nothing was answered
+        if _is_json(content_type):
+            scope.setdefault("extensions", {})[PARSED] = (body, strictjson.loads(body))
         scope = dict(scope)
-        scope["headers"] = [*scope["headers"], (b"content-length", str(len(body)).encode())]
+        scope["headers"] = [*(h for h in scope["headers"] if h[0] != b"content-length"),
+                            (b"content-length", str(len(body)).encode())]
         replayed = False
 
         async def replay() -> Message:
@@ -114,22 +159,36 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _read_counted(self, receive: Receive) -> bytes:
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None when the client disconnected first."""
         chunks: list[bytes] = []
         received = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                return None
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.max_bytes:
                 raise self._too_large()
             chunks.append(chunk)
             if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
+                return b"".join(chunks)
 
     def _too_large(self) -> errors.PayloadTooLarge:
         return errors.PayloadTooLarge(
-            f"The request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES).")
+            f"The request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES).",
+            headers={"Connection": "close"})
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+def parsed_body(scope: Scope, raw: bytes) -> tuple[bool, object]:
+    """(True, value) when RequestBodyMiddleware parsed exactly these bytes."""
+    kept = scope.get("extensions", {}).get(PARSED)
+    if kept is not None and kept[0] == raw:
+        return True, kept[1]
+    return False, None

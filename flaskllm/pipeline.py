@@ -24,7 +24,9 @@ import contextlib
 import dataclasses
 import json
 import logging
+import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, AsyncIterator, Mapping
@@ -201,10 +203,29 @@ async def _compute(app: AppState, job: Job, provider: Provider,
 
 
 def check_length(app: AppState, job: Job) -> None:
+    """413 PROMPT_TOO_LONG past MAX_PROMPT_LENGTH; 400 EMPTY_PROMPT without a visible
+    character (before anything is held or metered)."""
     if len(job.text) > app.settings.max_prompt_length:
         raise errors.PromptTooLong(
             f"The prompt has {len(job.text)} characters; this server accepts at most "
             f"{app.settings.max_prompt_length} (MAX_PROMPT_LENGTH).")
+    if not visible(job.text):
+        raise errors.EmptyPrompt("The prompt has no visible characters (only spaces, "
+                                 "zero-width or control characters).")
+
+
+_VISIBLE_ASCII = re.compile(r"[!-~]")
+# Letters by category (Lo) that render as nothing: the Hangul fillers.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def visible(text: str) -> bool:
+    """Whether the text, after NFKC normalisation, has a character that is not a space, a
+    separator, a control, format (zero-width) or unassigned character."""
+    if _VISIBLE_ASCII.search(text):
+        return True
+    return any(unicodedata.category(c)[0] not in "CZ" and c not in _INVISIBLE_LETTERS
+               for c in unicodedata.normalize("NFKC", text))
 
 
 def provider_for(app: AppState, job: Job) -> Provider:

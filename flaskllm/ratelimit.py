@@ -30,6 +30,7 @@ from typing import Any
 from limits import RateLimitItem
 from limits.aio import storage, strategies
 from limits.errors import StorageError
+from redis.exceptions import TimeoutError as RedisTimeout
 
 from flaskllm import context, errors
 from flaskllm.redisutil import Outage, pool
@@ -125,15 +126,16 @@ class Limiter:
         if self.outage.down():
             return self._unavailable()
         try:
-            limiter = self._limiter()
-            for item in self.limits:
-                if not await limiter.hit(item, TOKEN, name, cost=cost):
-                    stats = await limiter.get_window_stats(item, TOKEN, name)
-                    raise self._refusal(item, stats, cost)
-            self._set_headers(*[(item, await limiter.get_window_stats(item, TOKEN, name))
-                                for item in self.limits])
-        except StorageError as exc:
-            self.outage.failed(exc.storage_error)
+            async with self.outage.guard():
+                limiter = self._limiter()
+                for item in self.limits:
+                    if not await limiter.hit(item, TOKEN, name, cost=cost):
+                        stats = await limiter.get_window_stats(item, TOKEN, name)
+                        raise self._refusal(item, stats, cost)
+                self._set_headers(*[(item, await limiter.get_window_stats(item, TOKEN, name))
+                                    for item in self.limits])
+        except (StorageError, RedisTimeout) as exc:  # RedisTimeout: the probe's deadline
+            self.outage.failed(getattr(exc, "storage_error", exc))
             return self._unavailable()
         self.outage.recovered()
 
@@ -189,17 +191,18 @@ class Limiter:
         if self.outage.down():
             return
         try:
-            limiter = self._limiter()
-            for item in self.auth_limits:
-                if not await limiter.hit(item, AUTH_FAIL, address):
-                    stats = await limiter.get_window_stats(item, AUTH_FAIL, address)
-                    wait = max(1.0, stats.reset_time - time.time())
-                    if len(self._blocked) >= MAX_BLOCKED:
-                        self._blocked.clear()
-                    self._blocked[address] = time.monotonic() + wait
-                    raise self._auth_refusal(int(wait + 0.999))
-        except StorageError as exc:
-            self.outage.failed(exc.storage_error)
+            async with self.outage.guard():
+                limiter = self._limiter()
+                for item in self.auth_limits:
+                    if not await limiter.hit(item, AUTH_FAIL, address):
+                        stats = await limiter.get_window_stats(item, AUTH_FAIL, address)
+                        wait = max(1.0, stats.reset_time - time.time())
+                        if len(self._blocked) >= MAX_BLOCKED:
+                            self._blocked.clear()
+                        self._blocked[address] = time.monotonic() + wait
+                        raise self._auth_refusal(int(wait + 0.999))
+        except (StorageError, RedisTimeout) as exc:  # RedisTimeout: the probe's deadline
+            self.outage.failed(getattr(exc, "storage_error", exc))
             return
         self.outage.recovered()
 

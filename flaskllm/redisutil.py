@@ -1,21 +1,40 @@
-"""What the Redis backends of the cache and the rate limiter share: client options that fail
-fast, and an ``Outage`` that turns a dead Redis into one log line and a quick degrade.
+"""What the Redis backends of the cache, the rate limiter and the budgets share: client
+options that fail fast, and a circuit breaker per Redis URL that turns a dead or hung Redis
+into one log line and a quick degrade.
 
-A request must never wait seconds on a Redis that is down: connects and operations time out
-after half a second, redis-py's own retries (with backoff of up to seconds) are cut to one
-immediate retry (enough to replace a pooled connection that a Redis restart broke), and after
-a failure the backend is skipped altogether for ``RETRY_SECONDS`` before it is tried again.
+A request must never wait long on a Redis that does not answer. Commands time out after
+SOCKET_TIMEOUT (a hung Redis, stopped with SIGSTOP or behind a full network buffer,
+accepts connections and answers nothing). redis-py's own retries are cut to one immediate
+retry of a broken connection (enough to replace a pooled one that a Redis restart broke),
+none after a timeout. After a failure, the circuit of that URL opens: every component using it skips
+Redis for OPEN_SECONDS, answering at once (the cache: a miss; the rate limiter: its
+RATE_LIMIT_FAIL_OPEN policy; budgets: 503). Then one request probes it (half-open) while the
+others go on skipping; its success closes the circuit. So a request waits on a failing Redis
+at most one SOCKET_TIMEOUT, and usually not at all.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+import weakref
+from typing import AsyncIterator
 
 log = logging.getLogger("flaskllm.redis")
 
-SOCKET_TIMEOUT = 0.5
-RETRY_SECONDS = 2.0  # how long a failed backend is skipped before the next attempt
+# The read timeout: a hung Redis accepts connections and answers nothing. Not lower: the
+# timer runs on the event loop, so a loop busy with a burst (100 requests at once on a
+# loaded machine) fires it late for a reply that did arrive; 0.25 s failed that way here.
+SOCKET_TIMEOUT = 0.4
+# A new connection may wait for a busy Redis (or a loaded machine) to accept it: 200 opened
+# at once took up to 1.5 s, and over 2 s in the test suite on a loaded 2-core machine. Only a
+# silent host costs this, and only to the requests in flight when it went silent: a hung
+# Redis still accepts connections (its kernel does), and a probe is bounded to SOCKET_TIMEOUT.
+CONNECT_TIMEOUT = 5.0
+OPEN_SECONDS = 3.0  # after a failure, how long every component skips that Redis
+PROBE_SECONDS = 1.0  # half-open: one request probes; the others skip for up to this long
 LOG_EVERY = 60.0  # an outage is logged once a minute, not once a request
 # redis-py's default pool fails at once past its connection cap (MaxConnectionsError, a
 # ConnectionError that would pass for an outage); a blocking pool makes a burst wait its turn.
@@ -27,11 +46,13 @@ def client_options() -> dict:
     """Keyword arguments for ``redis.asyncio.Redis.from_url`` (also passed on by ``limits``)."""
     from redis.asyncio.retry import Retry  # imported here: a server without Redis never needs it
     from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError
 
     return {
-        "socket_connect_timeout": SOCKET_TIMEOUT,
+        "socket_connect_timeout": CONNECT_TIMEOUT,
         "socket_timeout": SOCKET_TIMEOUT,
-        "retry": Retry(NoBackoff(), 1),
+        # A broken connection is retried once, at once; a timeout is not (it would double).
+        "retry": Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
         "health_check_interval": 30,
     }
 
@@ -59,37 +80,132 @@ def shown_url(url: str) -> str:
     return scheme + sep + rest
 
 
+class Circuit:
+    """The breaker of one Redis URL, shared by every component that uses it in a process."""
+
+    def __init__(self) -> None:
+        self.open_until = 0.0  # 0: closed
+        self.probe_until = 0.0
+
+    def allow(self) -> bool:
+        """Whether this caller may use Redis now (one comparison while closed)."""
+        if not self.open_until:
+            return True
+        now = time.monotonic()
+        if now < self.open_until or now < self.probe_until:
+            return False
+        self.probe_until = now + PROBE_SECONDS  # this caller is the probe
+        return True
+
+    @property
+    def probing(self) -> bool:
+        return self.probe_until > time.monotonic()
+
+    def failed(self) -> None:
+        self.open_until = time.monotonic() + OPEN_SECONDS
+        self.probe_until = 0.0
+
+    def succeeded(self) -> None:
+        self.open_until = self.probe_until = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.open_until)
+
+
+_circuits: dict[str, Circuit] = {}
+
+
+def circuit(url: str) -> Circuit:
+    found = _circuits.get(url)
+    if found is None:
+        found = _circuits[url] = Circuit()
+    return found
+
+
+@contextlib.asynccontextmanager
+async def _probe_deadline() -> AsyncIterator[None]:
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    try:
+        async with asyncio.timeout(SOCKET_TIMEOUT):
+            yield
+    except TimeoutError:
+        raise RedisTimeout(f"no answer within {SOCKET_TIMEOUT}s") from None
+
+
+_ping_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = \
+    weakref.WeakKeyDictionary()
+
+
+async def ping(url: str) -> None:
+    """Raise unless the Redis at ``url`` answers a PING within SOCKET_TIMEOUT (at once while
+    its circuit is open). For /api/v1/health; the outcome moves the shared circuit."""
+    from redis.exceptions import ConnectionError
+
+    breaker = circuit(url)
+    if not breaker.allow():
+        raise ConnectionError("skipped: the circuit is open after a failure")
+    clients = _ping_clients.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(url)
+    if client is None:
+        client = clients[url] = connect(url)
+    try:
+        async with _probe_deadline():  # /health answers quickly, however Redis is
+            await client.ping()
+    except Exception:
+        breaker.failed()
+        raise
+    breaker.succeeded()
+
+
 class Outage:
-    """The state of one Redis-backed component: up, or down until a moment. ``down()`` is the
-    hot-path check (one comparison); ``failed()`` and ``recovered()`` log the transitions."""
+    """What one Redis-backed component knows of its Redis: ``down()`` is the hot-path check
+    (the URL's shared circuit); ``failed()`` and ``recovered()`` record each operation's
+    outcome and log the transitions, once a minute at most, with what it means here."""
 
     def __init__(self, component: str, url: str, consequence: str):
         self.component = component
         self.url = shown_url(url)
         self.consequence = consequence
-        self.until = 0.0
+        self.circuit = circuit(url)
         self.failing = False
-        self._logged = 0.0
+        self._logged = float("-inf")
 
     def down(self) -> bool:
-        return self.until > time.monotonic()
+        if self.circuit.allow():
+            return False
+        if not self.failing:  # another component's failure opened the circuit
+            self._log("its circuit is open after a failure")
+        return True
+
+    def guard(self):
+        """Around the operation that follows a ``down()`` of False. A probe gets a fresh
+        connection, and redis-py may try a fresh one twice (a handshake that times out, then
+        again): the probe is bounded to SOCKET_TIMEOUT as a whole. Other operations are not
+        (a burst may wait for a pooled connection, up to POOL_WAIT)."""
+        return _probe_deadline() if self.circuit.probing else contextlib.nullcontext()
 
     def retry_after(self) -> int:
-        """Whole seconds until the backend is tried again (at least 1)."""
-        return max(1, int(self.until - time.monotonic() + 0.999))
+        """Whole seconds until Redis is tried again (at least 1)."""
+        return max(1, int(self.circuit.open_until - time.monotonic() + 0.999))
 
     def failed(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        self.until = now + RETRY_SECONDS
+        self.circuit.failed()
+        # The message of a redis error names the host and port, never the password.
+        self._log(f"{type(exc).__name__}: {exc}")
+
+    def _log(self, reason: str) -> None:
         self.failing = True
+        now = time.monotonic()
         if now - self._logged >= LOG_EVERY:
             self._logged = now
-            # The message of a redis error names the host and port, never the password.
-            log.warning("%s: Redis at %s is unreachable (%s: %s); %s", self.component,
-                        self.url, type(exc).__name__, exc, self.consequence)
+            log.warning("%s: Redis at %s is unreachable (%s); %s", self.component,
+                        self.url, reason, self.consequence)
 
     def recovered(self) -> None:
+        self.circuit.succeeded()
         if self.failing:
             self.failing = False
-            self._logged = 0.0
+            self._logged = float("-inf")
             log.warning("%s: Redis at %s answers again", self.component, self.url)

@@ -161,6 +161,8 @@ FIELDS: tuple[Field, ...] = (
     Field("MAX_PROMPT_LENGTH", _positive_int, 4000, "Longest accepted prompt, in characters"),
     Field("MAX_BODY_BYTES", _positive_int, 1_048_576,
           "Largest accepted request body, in bytes (413 beyond)"),
+    Field("REQUEST_READ_TIMEOUT", _positive_float, 15.0, "Seconds a client may take to send "
+          "a request's head and its whole body (408 or a closed connection beyond)"),
     Field("RATE_LIMIT_ENABLED", _bool, True, "Turn rate limiting on or off"),
     Field("RATE_LIMIT", _str, "60", "Requests a minute per token (`60`), or limits such as "
           "`100/minute;2000/day`"),
@@ -192,6 +194,8 @@ FIELDS: tuple[Field, ...] = (
     Field("INSTANCE_PATH", _str, "", "Folder of the SQLite database, the dev token and the "
           "usage journal (default: `instance/` beside the `.env` that was read, else in the "
           "working directory); `flaskllm check` prints it"),
+    Field("STALE_TOKEN_TTL", _non_negative_int, 600, "Seconds a token or its limits, last "
+          "read from the database, keep serving while the database is unreachable (0: none)"),
     Field("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level"),
     Field("LOG_FORMAT", _choice("auto", "json", "plain"), "auto", "`json`: one JSON object a "
           "line; `plain`: readable lines; `auto`: json when ENVIRONMENT=production, else plain"),

@@ -133,7 +133,21 @@ class CachedMediaTypeDict(MediaTypeDict):
 
 
 class CompiledJSONBodyValidator(JSONRequestBodyValidator):
-    """The JSON body validator with its jsonschema validator compiled once per schema."""
+    """The JSON body validator with its jsonschema validator compiled once per schema, and
+    the body parsed once: by RequestBodyMiddleware, strictly (flaskllm/strictjson.py)."""
+
+    async def _parse(self, stream, scope):
+        from flaskllm.middleware import parsed_body
+
+        raw = b"".join([chunk async for chunk in stream])
+        found, value = parsed_body(scope, raw)
+        if found:
+            return value
+
+        async def again():
+            yield raw
+
+        return await super()._parse(again(), scope)
 
     _compiled: dict[int, tuple[dict, object]] = {}
 

@@ -47,7 +47,7 @@ class AppState:
     def tokens(self) -> "TokenStore":
         from flaskllm.tokens import TokenStore
 
-        return TokenStore(self.engine)
+        return TokenStore(self.engine, stale_seconds=self.settings.stale_token_ttl)
 
     @functools.cached_property
     def templates(self) -> "Catalog":

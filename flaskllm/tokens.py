@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from flaskllm import db
-from flaskllm.lookups import Lookups
+from flaskllm import db, errors
+from flaskllm.lookups import Lookups, Unreachable
 
 log = logging.getLogger("flaskllm.tokens")
 
@@ -28,6 +28,7 @@ TOKEN_PREFIX = "fllm_"
 CACHE_SECONDS = 5.0
 # last_used_at is written at most this often per token, off the request path.
 TOUCH_SECONDS = 60.0
+RETRY_AFTER = 5  # seconds, in a 503 while the token database is unreachable
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,15 @@ def generate_token() -> str:
 
 
 class TokenStore:
-    """Named tokens in the database, with a short in-process cache of verified hashes."""
+    """Named tokens in the database, with a short in-process cache of verified hashes. While
+    the database is unreachable, a token verified in the last ``stale_seconds``
+    (STALE_TOKEN_TTL) keeps its answer; another gets 503 TOKENS_UNAVAILABLE."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, stale_seconds: float = 0.0):
         self.engine = engine
-        self._lookups = Lookups(CACHE_SECONDS)  # by the token's hash
+        self.stale_seconds = stale_seconds
+        self._lookups = Lookups(CACHE_SECONDS, stale_seconds=stale_seconds,
+                                what="token lookups")  # by the token's hash
         self._touched: dict[str, float] = {}
 
     def create(self, name: str, *, admin: bool = False) -> str:
@@ -107,10 +112,22 @@ class TokenStore:
             conn.execute(db.tokens.update().where(db.tokens.c.name == name)
                          .values(last_used_at=datetime.now(timezone.utc)))
 
+    @property
+    def down(self) -> bool:
+        return self._lookups.down
+
     async def verify(self, token: str) -> TokenInfo | None:
-        info = await self._lookups.get(hash_token(token), self.lookup, token)
+        try:
+            info = await self._lookups.get(hash_token(token), self.lookup, token)
+        except Unreachable as exc:
+            raise errors.TokensUnavailable(
+                f"The token database cannot be reached, and this token was not verified in "
+                f"the last {self.stale_seconds:g} seconds (STALE_TOKEN_TTL); retry shortly.",
+                headers={"Retry-After": str(RETRY_AFTER)}) from exc
         now = time.monotonic()
-        if info is not None and self._touched.get(info.name, 0.0) < now - TOUCH_SECONDS:
+        # Not while the database is away: last use is a nicety, the thread is not.
+        if (info is not None and not self._lookups.down
+                and self._touched.get(info.name, 0.0) < now - TOUCH_SECONDS):
             self._touched[info.name] = now
             future = asyncio.get_running_loop().run_in_executor(None, self.touch, info.name)
             future.add_done_callback(_log_touch_failure)

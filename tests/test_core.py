@@ -88,7 +88,7 @@ def test_invalid_utf8_is_400(client, auth):
 def test_malformed_json_is_400(client, auth):
     response = client.post("/api/v1/webhook", content=b'{"prompt": ',
                            headers={**auth, "Content-Type": "application/json"})
-    assert_problem(response, 400, "BAD_REQUEST")
+    assert_problem(response, 400, "INVALID_JSON")
 
 
 def test_wrong_content_type_is_415(client, auth):
@@ -225,8 +225,10 @@ def test_health_reports_a_dead_database(settings, tmp_path):
     app.state.engine = sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/db.sqlite")
     with app.test_client() as client:
         response = client.get("/api/v1/health")
-        assert response.status_code == 503
-        assert response.json()["checks"]["database"]["status"] == "error"
+        # The API still serves (API_TOKEN, tokens seen recently): degraded, not down.
+        assert response.status_code == 200
+        assert response.json()["status"] == "degraded"
+        assert response.json()["checks"]["database"]["status"] == "down"
 
 
 def test_examples_come_from_the_spec(client, auth, app):

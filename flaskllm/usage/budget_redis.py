@@ -7,7 +7,7 @@ so a check and its count are one atomic step however many workers and servers th
 
 The limits themselves stay in the database (``budgets`` table). Scripts name keys they derive
 (the sweep's), so this expects one Redis, not a cluster. When Redis does not answer, the
-store raises at once for RETRY_SECONDS (redisutil.Outage) and reserve() answers 503.
+store raises at once while its circuit is open (redisutil) and reserve() answers 503.
 """
 
 from __future__ import annotations
@@ -134,7 +134,8 @@ class RedisStore:
                                   f"a failure")
         self._redis()
         try:
-            value = await self._scripts[script](keys=keys, args=args)
+            async with self.outage.guard():
+                value = await self._scripts[script](keys=keys, args=args)
         except (ConnectionError, TimeoutError, OSError) as exc:
             self.outage.failed(exc)
             raise

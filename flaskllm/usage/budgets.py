@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flaskllm import errors
 from flaskllm.lookups import Lookups
 from flaskllm.prices import micros, usd
+from flaskllm.security import ENV_TOKEN_NAME
 
 if TYPE_CHECKING:
     from flaskllm.alerts import Alerter
@@ -51,6 +52,7 @@ LIMITS_CACHE_SECONDS = 5.0  # a changed budget takes effect in every worker with
 STALE_SECONDS = 900.0  # a reservation this old belongs to a worker that died: release it
 SWEEP_SECONDS = 60.0
 OUTAGE_LOG_SECONDS = 60.0
+RETRY_AFTER = 5  # seconds, in a 503 BUDGETS_UNAVAILABLE
 LEVELS = (100, 80)  # alert thresholds, percent
 
 
@@ -135,19 +137,25 @@ def resets_at(period: str) -> datetime:
 
 class Budgets:
     def __init__(self, limits_source: Any, store: Store, prices: "Prices",
-                 alerts: "Alerter | None" = None, *, clock=lambda: datetime.now(timezone.utc)):
+                 alerts: "Alerter | None" = None, *, clock=lambda: datetime.now(timezone.utc),
+                 stale_seconds: float = 0.0):
         self.limits_source = limits_source  # has read(token) and write(token, limits), sync
         self.store = store
         self.prices = prices
         self.alerts = alerts
         self.clock = clock
-        self._limits = Lookups(LIMITS_CACHE_SECONDS)
+        # While the database is away, limits read in the last STALE_TOKEN_TTL still count:
+        # a token without limits goes on, one with limits is counted in Redis (if set).
+        self._limits = Lookups(LIMITS_CACHE_SECONDS, stale_seconds=stale_seconds,
+                               what="budget limits")
         self._swept = 0.0
         self._logged = float("-inf")
 
     # Limits (the CLI and the admin API) ------------------------------------------------------
 
     async def limits(self, token: str) -> Limits:
+        if token == ENV_TOKEN_NAME:  # the server's API_TOKEN has no row, so never limits
+            return Limits()
         return await self._limits.get(token, self.limits_source.read, token)
 
     async def set_limits(self, token: str, **changes: Decimal | int | None) -> Limits:
@@ -202,10 +210,11 @@ class Budgets:
             await self._sweep()
             refusal = await self.store.reserve(res)
         except Exception as exc:  # fail closed: a budget is money
-            self._log_outage("budgets cannot be checked; requests get 503 until they can", exc)
-            raise errors.ServiceUnavailable(
-                "Budgets cannot be checked right now; try again shortly.",
-                headers={"Retry-After": "5"}) from exc
+            self._log_outage("budgets cannot be checked; tokens with a budget or quota get "
+                             "503 BUDGETS_UNAVAILABLE until they can", exc)
+            raise errors.BudgetsUnavailable(
+                "This token's budget or quota cannot be checked right now (its store, or "
+                "the database that holds its limits, does not answer); try again shortly.", headers={"Retry-After": str(RETRY_AFTER)}) from exc
         if refusal is not None:
             raise self._exceeded(res, refusal)
         return res
@@ -287,7 +296,7 @@ class Budgets:
         if now - self._logged >= OUTAGE_LOG_SECONDS:
             self._logged = now
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            log.error("%s (%s: %s)", what, type(exc).__name__, reason)
+            log.warning("%s (%s: %s)", what, type(exc).__name__, reason)
 
     async def aclose(self) -> None:
         await self.store.aclose()
@@ -304,7 +313,8 @@ def build(settings: Any, engine: Any, prices: "Prices", alerts: "Alerter | None"
         store: Store = RedisStore(settings.redis_url, settings.redis_key_prefix)
     else:
         store = SqlStore(engine)
-    return Budgets(LimitsTable(engine), store, prices, alerts)
+    return Budgets(LimitsTable(engine), store, prices, alerts,
+                   stale_seconds=settings.stale_token_ttl)
 
 
 def _float(micro_dollars: int | None) -> float | None:

@@ -397,7 +397,7 @@ interface components {
             cost_usd: number | null;
         };
         Health: {
-            status: "ok" | "degraded";
+            status: "ok" | "degraded" | "down";
             version: string;
             provider: string;
             checks: {
@@ -405,7 +405,7 @@ interface components {
             };
         };
         Check: {
-            status: "ok" | "error";
+            status: "ok" | "degraded" | "down";
             latency_ms?: number;
             detail?: string;
         };

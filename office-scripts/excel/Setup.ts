@@ -208,7 +208,7 @@ interface components {
             cost_usd: number | null;
         };
         Health: {
-            status: "ok" | "degraded";
+            status: "ok" | "degraded" | "down";
             version: string;
             provider: string;
             checks: {
@@ -216,7 +216,7 @@ interface components {
             };
         };
         Check: {
-            status: "ok" | "error";
+            status: "ok" | "degraded" | "down";
             latency_ms?: number;
             detail?: string;
         };

@@ -245,7 +245,7 @@ interface components {
             cost_usd: number | null;
         };
         Health: {
-            status: "ok" | "degraded";
+            status: "ok" | "degraded" | "down";
             version: string;
             provider: string;
             checks: {
@@ -253,7 +253,7 @@ interface components {
             };
         };
         Check: {
-            status: "ok" | "error";
+            status: "ok" | "degraded" | "down";
             latency_ms?: number;
             detail?: string;
         };

@@ -332,7 +332,7 @@ export interface components {
             cost_usd: number | null;
         };
         Health: {
-            status: "ok" | "degraded";
+            status: "ok" | "degraded" | "down";
             version: string;
             provider: string;
             checks: {
@@ -340,7 +340,7 @@ export interface components {
             };
         };
         Check: {
-            status: "ok" | "error";
+            status: "ok" | "degraded" | "down";
             latency_ms?: number;
             detail?: string;
         };
@@ -519,6 +519,14 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        RequestTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         GatewayTimeout: {
             headers: {
                 [name: string]: unknown;
@@ -572,6 +580,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
@@ -605,6 +614,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
@@ -638,6 +648,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
@@ -770,6 +781,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             422: components["responses"]["InvalidRange"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     "metrics.get": {
