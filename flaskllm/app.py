@@ -96,7 +96,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                        app_state=app_state)
     app.add_middleware(CORSMiddleware, MiddlewarePosition.BEFORE_ROUTING,
                        allow_origins=list(settings.allowed_origins),
-                       allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
                        allow_headers=["Content-Type", "X-API-Token", "X-Request-ID",
                                       "Idempotency-Key", "Cache-Control"],
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",

@@ -8,6 +8,8 @@
           │    ├── Unauthorized          401 UNAUTHORIZED
           │    ├── Forbidden             403 FORBIDDEN
           │    ├── NotFound              404 NOT_FOUND
+          │    │    └── TokenNotFound    404 TOKEN_NOT_FOUND
+          │    ├── TokenExists           409 TOKEN_EXISTS
           │    ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
           │    │    └── PromptTooLong    413 PROMPT_TOO_LONG
           │    ├── TypeNotSupported      422 TYPE_NOT_SUPPORTED
@@ -117,6 +119,18 @@ class NotFound(APIProblem):
     """Nothing is here."""
 
     status_code, title, code = 404, "Not Found", "NOT_FOUND"
+
+
+class TokenNotFound(NotFound):
+    """No token has this name."""
+
+    code = "TOKEN_NOT_FOUND"
+
+
+class TokenExists(APIProblem):
+    """A token has this name already (a revoked one keeps it until it is purged)."""
+
+    status_code, title, code = 409, "Conflict", "TOKEN_EXISTS"
 
 
 class PayloadTooLarge(APIProblem):

@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -22,12 +23,17 @@ from flaskllm import db, errors, state
 from flaskllm.lookups import Lookups
 from flaskllm.ratelimit import client_address
 
+if TYPE_CHECKING:
+    from flaskllm.tokenevents import TokenEvents
+
 log = logging.getLogger("flaskllm.security")
 
 TOKEN_PREFIX = "fllm_"
 ENV_TOKEN_NAME = "env:API_TOKEN"
 # A verified token is remembered this long, so the hot path does not hit the database on
-# every request; revoking in this process forgets it at once, other workers within this time.
+# every request. A change (revoke, purge, scope) forgets it at once in the process that made
+# it; other processes hear of it through Redis within a second (flaskllm/tokenevents.py), or
+# without Redis forget it after this time.
 CACHE_SECONDS = 5.0
 # last_used_at is written at most this often per token, off the request path.
 TOUCH_SECONDS = 60.0
@@ -59,21 +65,26 @@ def generate_token() -> str:
 class TokenStore:
     """Named tokens in the database, with a short in-process cache of verified hashes."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, events: "TokenEvents | None" = None):
         self.engine = engine
+        self.events = events  # changes announced by other processes (with Redis)
         self._lookups = Lookups(CACHE_SECONDS)  # by the token's hash
         self._touched: dict[str, float] = {}
 
     def create(self, name: str, *, admin: bool = False) -> str:
-        """Store a new token and return it; this is the only time it is ever shown."""
+        """Store a new token and return it; this is the only time it is ever shown. Raises
+        ValueError when the name is taken (revoked tokens keep theirs until purged)."""
         token = generate_token()
-        with self.engine.begin() as conn:
-            exists = conn.execute(sa.select(db.tokens.c.id).where(db.tokens.c.name == name))
-            if exists.first() is not None:
-                raise ValueError(f"a token named {name!r} already exists")
-            conn.execute(db.tokens.insert().values(
-                name=name, token_hash=hash_token(token), admin=admin,
-                created_at=datetime.now(timezone.utc), revoked=False))
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.execute(sa.select(db.tokens.c.id).where(db.tokens.c.name == name))
+                if exists.first() is not None:
+                    raise ValueError(f"a token named {name!r} already exists")
+                conn.execute(db.tokens.insert().values(
+                    name=name, token_hash=hash_token(token), admin=admin,
+                    created_at=datetime.now(timezone.utc), revoked=False))
+        except sa.exc.IntegrityError:  # another process took the name between check and insert
+            raise ValueError(f"a token named {name!r} already exists") from None
         return token
 
     def list(self) -> list[TokenRow]:
@@ -82,16 +93,41 @@ class TokenStore:
         with self.engine.connect() as conn:
             return [TokenRow(*row) for row in conn.execute(query)]
 
-    def revoke(self, name: str) -> bool:
+    def get(self, name: str) -> TokenRow | None:
+        t = db.tokens.c
+        query = sa.select(t.name, t.admin, t.created_at, t.last_used_at, t.revoked)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(t.name == name)).first()
+        return None if row is None else TokenRow(*row)
+
+    def _change(self, name: str, **values) -> bool:
         with self.engine.begin() as conn:
             result = conn.execute(db.tokens.update().where(db.tokens.c.name == name)
-                                  .values(revoked=True))
-        self._lookups.forget()
+                                  .values(**values))
+        self.forget()
         return result.rowcount > 0
 
-    def delete(self, name: str) -> None:
+    def revoke(self, name: str) -> bool:
+        return self._change(name, revoked=True)
+
+    def set_admin(self, name: str, admin: bool) -> bool:
+        return self._change(name, admin=admin)
+
+    def reissue(self, name: str, *, admin: bool) -> str:
+        """A new token for an existing name (not revoked, with this scope); the old one stops."""
+        token = generate_token()
+        self._change(name, token_hash=hash_token(token), admin=admin, revoked=False)
+        return token
+
+    def delete(self, name: str) -> bool:
         with self.engine.begin() as conn:
-            conn.execute(db.tokens.delete().where(db.tokens.c.name == name))
+            result = conn.execute(db.tokens.delete().where(db.tokens.c.name == name))
+        self.forget()
+        return result.rowcount > 0
+
+    def forget(self) -> None:
+        """Drop every cached verification: the next request of each token asks the database
+        (called on any change here, and when another process announces one)."""
         self._lookups.forget()
 
     def lookup(self, token: str) -> TokenInfo | None:
@@ -111,6 +147,8 @@ class TokenStore:
                          .values(last_used_at=datetime.now(timezone.utc)))
 
     async def verify(self, token: str) -> TokenInfo | None:
+        if self.events is not None:
+            self.events.listen()  # started in the serving event loop, on its first request
         info = await self._lookups.get(hash_token(token), self.lookup, token)
         now = time.monotonic()
         if info is not None and self._touched.get(info.name, 0.0) < now - TOUCH_SECONDS:
@@ -118,6 +156,11 @@ class TokenStore:
             future = asyncio.get_running_loop().run_in_executor(None, self.touch, info.name)
             future.add_done_callback(_log_touch_failure)
         return info
+
+
+    async def aclose(self) -> None:
+        if self.events is not None:
+            await self.events.aclose()
 
 
 def _log_touch_failure(future: asyncio.Future) -> None:
@@ -130,8 +173,8 @@ def require_admin(token_info: dict | None) -> None:
     check_token returned as ``token_info``; ``{}`` when an optional token was not given)."""
     if not (token_info or {}).get("admin"):
         raise errors.Forbidden("This operation needs a token with the admin scope "
-                               "(flaskllm tokens create NAME --admin, or the server's "
-                               "API_TOKEN).")
+                               "(flaskllm tokens create NAME --admin, the development "
+                               "token `dev`, or the server's API_TOKEN).")
 
 
 def env_token_matches(presented: str, configured: str) -> bool:

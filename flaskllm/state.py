@@ -54,8 +54,11 @@ class AppState:
     @functools.cached_property
     def tokens(self) -> "TokenStore":
         from flaskllm.security import TokenStore
+        from flaskllm.tokenevents import TokenEvents
 
-        return TokenStore(self.engine)
+        store = TokenStore(self.engine)
+        store.events = TokenEvents(self.settings, on_change=store.forget)
+        return store
 
     @functools.cached_property
     def templates(self) -> "Catalog":
@@ -143,7 +146,7 @@ class AppState:
         for name in ("usage", "budgets"):
             if name in self.__dict__:
                 await self.__dict__[name].aclose()
-        for name in ("limiter", "cache"):
+        for name in ("limiter", "cache", "tokens"):
             if name in self.__dict__:
                 await self.__dict__[name].aclose()
         if "providers" in self.__dict__:
