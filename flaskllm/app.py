@@ -22,11 +22,13 @@ from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
 from flaskllm import errors, logs, speedups, state
-from flaskllm.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from flaskllm.middleware import (BodyLimitMiddleware, OwnServerMiddleware,
+                                 RequestContextMiddleware)
 from flaskllm.responses import dumps
 from flaskllm.settings import ROOT, Settings
 
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
+PROVIDER_FAILURES = (errors.ProviderError, errors.ProviderTimeout)
 log = logging.getLogger("flaskllm")
 
 
@@ -56,7 +58,12 @@ def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionRes
     # A problem whose cause is logged where it is noticed (a Redis outage, once a minute:
     # flaskllm.redisutil) says so with ``logged = True`` and is not logged per request.
     if body["status"] >= 500 and not getattr(exc, "logged", False):
-        log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
+        if isinstance(exc, PROVIDER_FAILURES):
+            # The provider's failure, not ours (a refused connection, a 5xx): one line that
+            # names it. Its traceback is the SDK's and the transport's, ~200 lines of them.
+            log.warning("%s: %s", body["code"], body["detail"])
+        else:
+            log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
     return ConnexionResponse(status_code=body["status"], content_type=errors.PROBLEM_JSON,
                              body=dumps(body), headers=headers)
 
@@ -102,6 +109,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",
                                        "X-RateLimit-Reset"])
+    app.add_middleware(OwnServerMiddleware, MiddlewarePosition.BEFORE_SWAGGER,
+                       spec_path="/api/v1/openapi.json")
     app.add_middleware(BodyLimitMiddleware, MiddlewarePosition.BEFORE_ROUTING,
                        max_bytes=settings.max_body_bytes)
     app.add_api(

@@ -134,7 +134,7 @@ def request_finished(app: "state.AppState", scope: "Scope", request_id: str, sta
         if operation:
             fields.setdefault("operation", operation)
         app.metrics.observe_http(operation, status, seconds)
-        app.metrics.refused(fields.get("code"))
+        app.metrics.refused(fields.get("code"), status)
         # The error rate is about answers that reached a provider (or failed on our side); a
         # batch reports its items one by one instead (batch.py).
         if ("provider" in fields or status >= 500) and "items" not in fields:

@@ -3,6 +3,7 @@ request body size limit, enforced before the body is parsed."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -136,3 +137,49 @@ class BodyLimitMiddleware:
     def _too_large(self) -> errors.PayloadTooLarge:
         return errors.PayloadTooLarge(
             f"The request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES).")
+
+
+class OwnServerMiddleware:
+    """The served spec (``spec_path``) names this server in ``servers``: its own URL, as the
+    request reached it, so the Swagger console's server list has it. Connexion rewrites that
+    block to the bare base path (``""``), which leaves the list with one empty entry."""
+
+    def __init__(self, app: ASGIApp, spec_path: str):
+        self.app = app
+        self.spec_path = spec_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.spec_path:
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            if start.get("status") == 200:
+                spec = json.loads(body)
+                spec["servers"] = [{"url": own_url(scope), "description": "this server"}]
+                body = json.dumps(spec).encode()
+            headers = MutableHeaders(scope=start)
+            headers["content-length"] = str(len(body))
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, collect)
+
+
+def own_url(scope: Scope) -> str:
+    """scheme://host[:port]/root_path of a request, from its Host header (uvicorn puts the
+    scheme a trusted proxy forwards into the scope)."""
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    if not host and scope.get("server"):
+        host = "%s:%d" % tuple(scope["server"])
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
