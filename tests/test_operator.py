@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -106,7 +107,7 @@ def test_usage_until_a_day_includes_that_day(env, tmp_path):
     day = datetime.now(timezone.utc).replace(hour=12) - timedelta(days=2)
     app.state.usage.record(UsageRecord(
         request_id=uuid.uuid4().hex, token="sheet", operation="webhook.create", type="summary",
-        provider="offline", model="offline-1", input_tokens=10, output_tokens=5, cost_usd=0,
+        provider="offline", model="offline-1", input_tokens=10, output_tokens=5, cost_usd=Decimal(0),
         latency=0.1, upstream_latency=0.05, status=200, error_code=None, cached=False,
         created_at=day))
     date = day.strftime("%Y-%m-%d")
@@ -133,22 +134,28 @@ def test_each_database_keeps_its_own_admin_dev_token(tmp_path):
     made = [cli.dev_token_file(Settings.from_env(environ={}, env_file=None, database_url=url))
             for url in urls]
     try:
-        with serve_processes(env, 2, tmp_path, env_of=lambda n: {"DATABASE_URL": urls[n]},
-                             args=["--workers", "2"]) as bases:
+        with serve_processes(env, 2, tmp_path, timeout=180,
+                             env_of=lambda n: {"DATABASE_URL": urls[n]}) as bases:
             tokens = [_printed_token(tmp_path / f"server{n}.log") for n in range(2)]
             assert tokens[0] != tokens[1]
             for base, token, n in zip(bases, tokens, range(2)):
                 log = (tmp_path / f"server{n}.log").read_text()
                 assert f"Dashboard: {base}/dashboard#token={token}" in log
-                for _ in range(4):  # both workers of each server
+                for _ in range(2):
                     assert httpx.get(base + "/metrics",
                                      headers={"X-API-Token": token}).status_code == 200
                 listed = httpx.get(base + "/api/v1/admin/tokens",
                                    headers={"X-API-Token": token}).json()["tokens"]
                 assert [(t["name"], t["admin"]) for t in listed] == [("dev", True)]
             first = tokens[0]
-        with serve_processes(env, 1, tmp_path, env_of=lambda n: {"DATABASE_URL": urls[0]}):
+        # Restarted with two workers (which once deleted the token): the same token, and
+        # both workers take it.
+        with serve_processes(env, 1, tmp_path, timeout=180, args=["--workers", "2"],
+                             env_of=lambda n: {"DATABASE_URL": urls[0]}) as (base,):
             assert _printed_token(tmp_path / "server0.log") == first
+            for _ in range(4):
+                assert httpx.get(base + "/metrics",
+                                 headers={"X-API-Token": first}).status_code == 200
     finally:
         for path in made:
             path.unlink(missing_ok=True)
@@ -187,9 +194,11 @@ def test_make_run_takes_a_port_and_says_where_flaskllm_is():
 # In-process ------------------------------------------------------------------------------
 
 
-def test_a_refused_provider_connection_is_one_warning_line(settings, caplog):
+def test_a_refused_provider_connection_is_one_warning_line(settings, caplog, tmp_path):
+    prices = tmp_path / "prices.json"  # priced: no "unpriced model" warning in the way
+    prices.write_text('{"models": {"llama-test": {"input": 0, "output": 0}}}')
     app = create_app(settings.replace(
-        llm_provider="local", cache_ttl=0, rate_limit_enabled=False,
+        llm_provider="local", cache_ttl=0, rate_limit_enabled=False, prices_file=str(prices),
         **provider_config("server", f"http://127.0.0.1:{closed_port()}")))
     token = app.state.tokens.create("tester")
     with caplog.at_level(logging.INFO, logger="flaskllm"), app.test_client() as client:
