@@ -22,8 +22,8 @@ from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
 from flaskllm import errors, logs, speedups, state
-from flaskllm.middleware import (BodyLimitMiddleware, OwnServerMiddleware,
-                                 RequestContextMiddleware)
+from flaskllm.middleware import (AllowHeaderMiddleware, BodyLimitMiddleware,
+                                 OwnServerMiddleware, RequestContextMiddleware)
 from flaskllm.responses import dumps
 from flaskllm.settings import ROOT, Settings
 
@@ -109,6 +109,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",
                                        "X-RateLimit-Reset"])
+    app.add_middleware(AllowHeaderMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, spec=spec)
     app.add_middleware(OwnServerMiddleware, MiddlewarePosition.BEFORE_SWAGGER,
                        spec_path="/api/v1/openapi.json")
     app.add_middleware(BodyLimitMiddleware, MiddlewarePosition.BEFORE_ROUTING,

@@ -183,3 +183,33 @@ def own_url(scope: Scope) -> str:
     if not host and scope.get("server"):
         host = "%s:%d" % tuple(scope["server"])
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
+
+
+class AllowHeaderMiddleware:
+    """A 405's ``Allow`` lists every method the spec declares for the path. Connexion routes
+    each operation on its own, so a path with several methods (PATCH and DELETE on
+    /api/v1/admin/tokens/{name}) answered a wrong method with only one of them."""
+
+    METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+    def __init__(self, app: ASGIApp, spec: dict):
+        self.app = app
+        self.paths = [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"),
+                       [m.upper() for m in self.METHODS if m in operations])
+                      for path, operations in spec.get("paths", {}).items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def fix_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                declared = next((methods for pattern, methods in self.paths
+                                 if pattern.match(scope["path"])), [])
+                headers = MutableHeaders(scope=message)
+                given = [m.strip() for m in headers.get("allow", "").split(",") if m.strip()]
+                headers["allow"] = ", ".join(dict.fromkeys(given + declared))
+            await send(message)
+
+        await self.app(scope, receive, fix_allow)
