@@ -213,7 +213,7 @@ def cmd_tokens(args) -> int:
                 print(_limits_line(view))
         elif args.action == "update":
             changes = _limit_changes(args)
-            admin = {"yes": True, "no": False}.get(args.admin)
+            admin = {"yes": True, "no": False}.get(getattr(args, "admin", None))
             view = await tokenadmin.update(app, actor, args.name, admin=admin, limits=changes)
             said = _limits_line(view) if changes else ""
             if admin is not None:

@@ -102,16 +102,16 @@ def test_cli_check(monkeypatch, tmp_path, capsys):
     assert cli.main(["check"]) == 0
     assert "ok:" in capsys.readouterr().out
     monkeypatch.setenv("LLM_PROVIDER", "nonesuch")
-    assert cli.main(["check"]) == 1
+    assert cli.main(["check"]) == 2
     assert "LLM_PROVIDER" in capsys.readouterr().out
 
 
 def test_dev_token_is_stable_across_restarts(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "DEV_TOKEN_FILE", tmp_path / "instance" / "dev-token")
+    monkeypatch.setattr(cli, "DEV_TOKEN_DIR", tmp_path / "instance" / "dev-tokens")
     from flaskllm.settings import Settings
 
     settings = Settings.from_env(environ={}, env_file=None,
                                  database_url=f"sqlite:///{tmp_path / 'dev.db'}")
     first = cli.dev_token(settings)
     assert cli.dev_token(settings) == first
-    assert (tmp_path / "instance" / "dev-token").stat().st_mode & 0o077 == 0
+    assert cli.dev_token_file(settings).stat().st_mode & 0o077 == 0
