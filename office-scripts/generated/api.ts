@@ -653,7 +653,6 @@ export interface components {
         };
     };
     parameters: {
-        TokenName: string;
         IdempotencyKey: string;
     };
     requestBodies: never;
@@ -958,7 +957,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                name: components["parameters"]["TokenName"];
+                name: string;
             };
             cookie?: never;
         };
@@ -985,7 +984,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                name: components["parameters"]["TokenName"];
+                name: string;
             };
             cookie?: never;
         };
