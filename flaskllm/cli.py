@@ -15,14 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from flaskllm import runtime
-from flaskllm.settings import ROOT, Settings, SettingsError
-
-DEV_TOKEN_NAME = "dev"
-# The development token of each database, in a file of its own (mode 600): instance/dev-tokens/
-# <hash of DATABASE_URL>. Its hash lives in that database as the admin token `dev`; a server on
-# another database keeps its own and never touches this one.
-DEV_TOKEN_DIR = ROOT / "instance" / "dev-tokens"
-
+from flaskllm.settings import Settings, SettingsError
 
 def _settings() -> Settings:
     return Settings.from_env()  # a SettingsError is explained by main()
@@ -47,53 +40,21 @@ def _run(settings: Settings, work):
     return asyncio.run(go())
 
 
-def dev_token_file(settings: Settings) -> Path:
-    import hashlib
-
-    from flaskllm.db import normalize_url
-
-    key = hashlib.sha256(normalize_url(settings.database_url).encode()).hexdigest()[:16]
-    return DEV_TOKEN_DIR / key
-
-
-def dev_token(settings: Settings) -> str:
-    """The development token of this database: the admin token `dev`, made once, the same
-    at every start. If its file is gone (or `dev` was revoked) `dev` gets a new token."""
-    from flaskllm.security import TokenStore
-    from flaskllm.db import create_engine
-
-    store = TokenStore(create_engine(settings.database_url))
-    path = dev_token_file(settings)
-    if path.is_file():
-        token = path.read_text().strip()
-        info = store.lookup(token)
-        if info is not None and info.name == DEV_TOKEN_NAME:
-            if not info.admin:
-                store.set_admin(DEV_TOKEN_NAME, True)
-            return token
-    if store.get(DEV_TOKEN_NAME) is None:
-        token = store.create(DEV_TOKEN_NAME, admin=True)
-    else:
-        token = store.reissue(DEV_TOKEN_NAME, admin=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
-    return token
-
-
 def cmd_serve(args) -> int:
     import uvicorn
 
     runtime.fewer_malloc_arenas()  # first: before the threads that would each take one
+    from flaskllm import tokenadmin
+
     settings = _settings()
     # The check's own request is no metric: its app keeps its counts in memory, not in
     # METRICS_DIR with the workers'.
     _check_or_exit(settings.replace(metrics_dir=""), args.debug)
     base = f"http://{args.host}:{args.port}"
     if not settings.production:
-        token = dev_token(settings)
+        token = tokenadmin.dev_token(settings)
         print(f"Development token (admin; the token `dev` of this database, also in "
-              f"{dev_token_file(settings)}):\n\n    {token}\n", flush=True)
+              f"{tokenadmin.dev_token_file(settings)}):\n\n    {token}\n", flush=True)
         print(f"Try it:\n\n    curl -s {base}/api/v1/webhook "
               f"-H 'X-API-Token: {token}' -H 'Content-Type: application/json' "
               "-d '{\"prompt\": \"The quarterly budget review is on Friday. Finance wants "

@@ -13,21 +13,26 @@ these functions, with an ``AppState``:
 A revoked token stops working at once in this process and, with Redis, within a second in
 every other (flaskllm/tokenevents.py). Purging deletes the row so that its name can be used
 again; usage records and audit rows keep the name.
+
+    dev_token(settings)         the development token of this database (flaskllm serve)
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 import sqlalchemy as sa
 
 from flaskllm import db, errors
-from flaskllm.security import TokenRow
+from flaskllm.security import TokenRow, TokenStore
+from flaskllm.settings import ROOT, Settings
 
 if TYPE_CHECKING:
     from flaskllm.state import AppState
@@ -36,6 +41,11 @@ if TYPE_CHECKING:
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 LIMIT_NAMES = ("daily_usd", "monthly_usd", "daily_requests")
 AUDIT_LIMIT = 100  # rows GET /api/v1/admin/audit answers unless asked for fewer or more
+DEV_TOKEN_NAME = "dev"
+# The development token of each database, in a file of its own (mode 600): instance/dev-tokens/
+# <hash of DATABASE_URL>. Its hash lives in that database as the admin token `dev`; a server on
+# another database keeps its own and never touches this one.
+DEV_TOKEN_DIR = ROOT / "instance" / "dev-tokens"
 
 
 def check_name(name: str) -> None:
@@ -153,3 +163,33 @@ def _iso(when: datetime | None) -> str | None:
     if when.tzinfo is None:  # SQLite hands back naive times; they were stored as UTC
         when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The development token (flaskllm serve, outside production) ------------------------------
+
+
+def dev_token_file(settings: Settings) -> Path:
+    key = hashlib.sha256(db.normalize_url(settings.database_url).encode()).hexdigest()[:16]
+    return DEV_TOKEN_DIR / key
+
+
+def dev_token(settings: Settings) -> str:
+    """The development token of this database: the admin token `dev`, made once, the same
+    at every start. If its file is gone (or `dev` was revoked) `dev` gets a new token."""
+    store = TokenStore(db.create_engine(settings.database_url))
+    path = dev_token_file(settings)
+    if path.is_file():
+        token = path.read_text().strip()
+        info = store.lookup(token)
+        if info is not None and info.name == DEV_TOKEN_NAME:
+            if not info.admin:
+                store.set_admin(DEV_TOKEN_NAME, True)
+            return token
+    if store.get(DEV_TOKEN_NAME) is None:
+        token = store.create(DEV_TOKEN_NAME, admin=True)
+    else:
+        token = store.reissue(DEV_TOKEN_NAME, admin=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from fakes import closed_port, provider_config
-from flaskllm import cli
+from flaskllm import tokenadmin
 from flaskllm.app import create_app
 from flaskllm.settings import ROOT, Settings
 from flaskllm.usage import UsageRecord
@@ -131,7 +131,7 @@ def test_each_database_keeps_its_own_admin_dev_token(tmp_path):
     prints the same token again."""
     urls = [f"sqlite:///{tmp_path / f'db{n}.db'}" for n in range(2)]
     env = clean_env(ENVIRONMENT="development", LOG_LEVEL="warning")
-    made = [cli.dev_token_file(Settings.from_env(environ={}, env_file=None, database_url=url))
+    made = [tokenadmin.dev_token_file(Settings.from_env(environ={}, env_file=None, database_url=url))
             for url in urls]
     try:
         with serve_processes(env, 2, tmp_path, timeout=180,
@@ -162,16 +162,16 @@ def test_each_database_keeps_its_own_admin_dev_token(tmp_path):
 
 
 def test_the_dev_token_file_is_private_and_keyed_by_database(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "DEV_TOKEN_DIR", tmp_path / "dev-tokens")
+    monkeypatch.setattr(tokenadmin, "DEV_TOKEN_DIR", tmp_path / "dev-tokens")
     one, two = (Settings.from_env(environ={}, env_file=None,
                                   database_url=f"sqlite:///{tmp_path / name}")
                 for name in ("one.db", "two.db"))
-    first = cli.dev_token(one)
-    assert cli.dev_token(two) != first
-    assert cli.dev_token(one) == first
-    assert cli.dev_token_file(one).stat().st_mode & 0o077 == 0
-    cli.dev_token_file(one).unlink()  # the file is lost: `dev` gets a new token, still admin
-    again = cli.dev_token(one)
+    first = tokenadmin.dev_token(one)
+    assert tokenadmin.dev_token(two) != first
+    assert tokenadmin.dev_token(one) == first
+    assert tokenadmin.dev_token_file(one).stat().st_mode & 0o077 == 0
+    tokenadmin.dev_token_file(one).unlink()  # the file is lost: `dev` gets a new token, still admin
+    again = tokenadmin.dev_token(one)
     assert again != first
     from flaskllm.security import TokenStore
     from flaskllm.db import create_engine

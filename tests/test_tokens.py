@@ -8,7 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from flaskllm import cli, db
+from flaskllm import cli, db, tokenadmin
 from flaskllm.app import create_app
 from flaskllm.security import TokenStore, hash_token
 
@@ -107,11 +107,11 @@ def test_cli_check(monkeypatch, tmp_path, capsys):
 
 
 def test_dev_token_is_stable_across_restarts(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "DEV_TOKEN_DIR", tmp_path / "instance" / "dev-tokens")
+    monkeypatch.setattr(tokenadmin, "DEV_TOKEN_DIR", tmp_path / "instance" / "dev-tokens")
     from flaskllm.settings import Settings
 
     settings = Settings.from_env(environ={}, env_file=None,
                                  database_url=f"sqlite:///{tmp_path / 'dev.db'}")
-    first = cli.dev_token(settings)
-    assert cli.dev_token(settings) == first
-    assert cli.dev_token_file(settings).stat().st_mode & 0o077 == 0
+    first = tokenadmin.dev_token(settings)
+    assert tokenadmin.dev_token(settings) == first
+    assert tokenadmin.dev_token_file(settings).stat().st_mode & 0o077 == 0
