@@ -3,6 +3,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# `make run PORT=8080 HOST=0.0.0.0`
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test test-node install check bench clean
 
@@ -14,8 +17,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# .venv/bin is not on the shell's PATH: `flaskllm serve` prints its path, or `. .venv/bin/activate`.
 run: install
-	$(BIN)/flaskllm serve
+	$(BIN)/flaskllm serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/lint-imports --no-logo --no-cache  # the layers of ARCHITECTURE.md (.importlinter)

@@ -25,13 +25,15 @@ from starlette.middleware.cors import CORSMiddleware
 
 from flaskllm import context, db, errors, logs, resources, speedups, state
 from flaskllm.clientip import ClientAddressMiddleware
-from flaskllm.middleware import RequestBodyMiddleware, RequestContextMiddleware
+from flaskllm.middleware import (AllowHeaderMiddleware, OwnServerMiddleware,
+                                 RequestBodyMiddleware, RequestContextMiddleware)
 from flaskllm.responses import dumps
 from flaskllm.settings import Settings
 
 SPEC_PATH = resources.path("spec/openapi.yaml")
 DB_LOG_SECONDS = 60.0
 DB_RETRY_AFTER = 5
+PROVIDER_FAILURES = (errors.ProviderError, errors.ProviderTimeout)
 log = logging.getLogger("flaskllm")
 
 
@@ -61,7 +63,12 @@ def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionRes
     # A problem whose cause is logged where it is noticed (a Redis outage, once a minute:
     # flaskllm.redisutil) says so with ``logged = True`` and is not logged per request.
     if body["status"] >= 500 and not getattr(exc, "logged", False):
-        log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
+        if isinstance(exc, PROVIDER_FAILURES):
+            # The provider's failure, not ours (a refused connection, a 5xx): one line that
+            # names it. Its traceback is the SDK's and the transport's, ~200 lines of them.
+            log.warning("%s: %s", body["code"], body["detail"])
+        else:
+            log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
     return ConnexionResponse(status_code=body["status"], content_type=errors.PROBLEM_JSON,
                              body=dumps(body), headers=headers)
 
@@ -121,12 +128,15 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                        app_state=app_state)
     app.add_middleware(CORSMiddleware, MiddlewarePosition.BEFORE_ROUTING,
                        allow_origins=list(settings.allowed_origins),
-                       allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
                        allow_headers=["Content-Type", "X-API-Token", "X-Request-ID",
                                       "Idempotency-Key", "Cache-Control"],
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",
                                        "X-RateLimit-Reset"])
+    app.add_middleware(AllowHeaderMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, spec=spec)
+    app.add_middleware(OwnServerMiddleware, MiddlewarePosition.BEFORE_SWAGGER,
+                       spec_path="/api/v1/openapi.json")
     app.add_middleware(RequestBodyMiddleware, MiddlewarePosition.BEFORE_ROUTING,
                        max_bytes=settings.max_body_bytes,
                        read_timeout=settings.request_read_timeout)

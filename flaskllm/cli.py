@@ -8,6 +8,8 @@ import contextlib
 import os
 import sys
 import tempfile
+import traceback
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Iterator
@@ -15,67 +17,65 @@ from typing import Iterator
 from flaskllm import runtime
 from flaskllm.settings import ROOT, Settings, SettingsError
 
-DEV_TOKEN_NAME = "dev"
-DEV_TOKEN_FILE_NAME = "dev-token"  # in INSTANCE_PATH
-
-
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        sys.exit(f"flaskllm: bad setting: {exc}")
+    return Settings.from_env()  # a SettingsError is explained by main()
 
 
-def _store(settings: Settings):
-    from flaskllm.tokens import TokenStore
-    from flaskllm.db import create_engine
+def _app(settings: Settings):
+    """The app's state without an app: the same token store, budgets and engine."""
+    from flaskllm.state import AppState
 
-    return TokenStore(create_engine(settings.database_url))
+    return AppState(settings, spec={})
 
 
-def dev_token(settings: Settings) -> str:
-    """The development token: made once, kept in INSTANCE_PATH/dev-token (mode 600), so that
-    restarting the server does not change it."""
-    store = _store(settings)
-    path = settings.instance / DEV_TOKEN_FILE_NAME
-    if path.is_file():
-        token = path.read_text().strip()
-        if store.lookup(token) is not None:
-            return token
-        store.delete(DEV_TOKEN_NAME)  # the file and the database disagree: start over
-    token = store.create(DEV_TOKEN_NAME)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
-    return token
+def _run(settings: Settings, work):
+    """Run ``work(app_state)`` (a coroutine function) and close what it opened."""
+    async def go():
+        app = _app(settings)
+        try:
+            return await work(app)
+        finally:
+            await app.aclose()
+
+    return asyncio.run(go())
 
 
 def cmd_serve(args) -> int:
     import uvicorn
 
     runtime.fewer_malloc_arenas()  # first: before the threads that would each take one
+    from flaskllm import tokenadmin
+
     settings = _settings()
     # The check's own request is no metric: its app keeps its counts in memory, not in
     # METRICS_DIR with the workers'.
-    _check_or_exit(settings.replace(metrics_dir=""))
+    _check_or_exit(settings.replace(metrics_dir=""), args.debug)
+    base = f"http://{args.host}:{args.port}"
     if not settings.production:
-        token = dev_token(settings)
-        print(f"Development token (also in {settings.instance / DEV_TOKEN_FILE_NAME}):"
-              f"\n\n    {token}\n", flush=True)
-        print(f"Try it:\n\n    curl -s http://{args.host}:{args.port}/api/v1/webhook "
+        token = tokenadmin.dev_token(settings)
+        print(f"Development token (admin; the token `dev` of this database, also in "
+              f"{tokenadmin.dev_token_file(settings)}):\n\n    {token}\n", flush=True)
+        print(f"Try it:\n\n    curl -s {base}/api/v1/webhook "
               f"-H 'X-API-Token: {token}' -H 'Content-Type: application/json' "
               "-d '{\"prompt\": \"The quarterly budget review is on Friday. Finance wants "
               "every team to cut cloud spending.\", \"type\": \"keywords\"}'\n", flush=True)
-    print(f"Swagger console: http://{args.host}:{args.port}/api/v1/ui/\n", flush=True)
+        # The fragment never reaches the server (nor its logs); the page keeps it in the tab.
+        print(f"Dashboard: {base}/dashboard#token={token}\n", flush=True)
+    print(f"Swagger console: {base}/api/v1/ui/\n", flush=True)
+    command = Path(sys.executable).parent / "flaskllm"
+    if command.is_file():  # `make run` does not put .venv/bin on the shell's PATH
+        print(f"The flaskllm command: {command} (or first: . {command.parent}/activate)\n",
+              flush=True)
     from flaskllm import logs
 
     logs.configure(settings)  # uvicorn's own lines too (log_config=None), in the same format
     with metrics_dir(settings, args.workers):
-        # The client address behind a proxy is flaskllm/clientip.py's (TRUSTED_PROXIES, the
-        # same rule as under WSGI): uvicorn's own X-Forwarded-For handling stays off.
         uvicorn.run("flaskllm.cli:serving_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, reload=args.reload, log_level=settings.log_level,
                     access_log=False, timeout_graceful_shutdown=10, log_config=None,
+                    # The client address behind a proxy is flaskllm/clientip.py's
+                    # (TRUSTED_PROXIES, the same rule as under WSGI): uvicorn's own
+                    # X-Forwarded-For handling stays off.
                     proxy_headers=False, forwarded_allow_ips=",".join(settings.trusted_proxies),
                     # REQUEST_READ_TIMEOUT for the request head (uvicorn has none); the body's
                     # is the app's (middleware.RequestBodyMiddleware)
@@ -114,7 +114,7 @@ def metrics_dir(settings: Settings, workers: int) -> Iterator[None]:
             os.environ.pop("METRICS_DIR", None)
 
 
-KEEP = object()  # a limit flag that was not given: the limit stays as it is
+KEEP = object()  # a limit flag that was not given (argparse.SUPPRESS): the limit stays
 LIMIT_FLAGS = {"budget_daily": "daily_usd", "budget_monthly": "monthly_usd",
                "quota_daily": "daily_requests"}
 
@@ -142,63 +142,84 @@ def _quota(raw: str) -> int | None:
     return int(raw)
 
 
-def _set_limits(settings: Settings, store, name: str, args) -> str | None:
-    """Apply the limit flags that were given; a line describing the limits, or None."""
-    changes = {LIMIT_FLAGS[flag]: getattr(args, flag) for flag in LIMIT_FLAGS
-               if getattr(args, flag, KEEP) is not KEEP}
-    if not changes:
-        return None
-    from flaskllm.prices import Prices
-    from flaskllm.usage import budgets
+def _limit_changes(args) -> dict:
+    return {LIMIT_FLAGS[flag]: getattr(args, flag) for flag in LIMIT_FLAGS
+            if getattr(args, flag, KEEP) is not KEEP}
 
-    async def apply():
-        built = budgets.build(settings, store.engine, Prices.load(settings))
-        try:
-            return await built.set_limits(name, **changes)
-        finally:
-            await built.aclose()
 
-    limits = asyncio.run(apply()).as_dict()
+def _limits_line(view: dict) -> str:
+    limits = view["budget"]["limits"]
     shown = [f"daily ${limits['daily_usd']:.2f}" if limits["daily_usd"] else "",
              f"monthly ${limits['monthly_usd']:.2f}" if limits["monthly_usd"] else "",
              f"{limits['daily_requests']} requests a day" if limits["daily_requests"] else ""]
     return "Limits: " + (", ".join(s for s in shown if s) or "none")
 
 
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return f"cli:uid{os.getuid()}"
+
+
 def cmd_tokens(args) -> int:
+    """The same functions as the admin API (flaskllm/tokenadmin.py), audit log included."""
+    from flaskllm import errors, tokenadmin
+
     settings = _settings()
-    store = _store(settings)
-    if args.action == "create":
-        try:
-            token = store.create(args.name, admin=args.admin)
-        except ValueError as exc:
-            print(f"flaskllm: {exc}", file=sys.stderr)
-            return 1
-        print(f"Token {args.name!r} created. It is shown only now; keep it safe:\n{token}")
-        limits = _set_limits(settings, store, args.name, args)
-        if limits:
-            print(limits)
-    elif args.action == "update":
-        try:
-            limits = _set_limits(settings, store, args.name, args)
-        except ValueError as exc:
-            print(f"flaskllm: {exc}", file=sys.stderr)
-            return 1
-        print(f"Token {args.name!r}: {limits or 'nothing to change (see --help)'}")
-    elif args.action == "list":
-        rows = store.list()
-        print(f"{'NAME':24} {'ADMIN':5} {'REVOKED':7} {'CREATED':20} LAST USED")
-        for row in rows:
-            last = row.last_used_at.strftime("%Y-%m-%d %H:%M:%S") if row.last_used_at else "-"
-            print(f"{row.name:24} {'yes' if row.admin else 'no':5} "
-                  f"{'yes' if row.revoked else 'no':7} "
-                  f"{row.created_at.strftime('%Y-%m-%d %H:%M:%S'):20} {last}")
-    elif args.action == "revoke":
-        if not store.revoke(args.name):
-            print(f"flaskllm: no token named {args.name!r}", file=sys.stderr)
-            return 1
-        print(f"Token {args.name!r} revoked.")
+    actor = _actor()
+
+    async def work(app):
+        if args.action == "create":
+            view = await tokenadmin.create(app, actor, args.name, admin=args.admin,
+                                           limits=_limit_changes(args))
+            print(f"Token {args.name!r} created. It is shown only now; keep it safe:\n"
+                  f"{view['token']}")
+            if _limit_changes(args):
+                print(_limits_line(view))
+        elif args.action == "update":
+            changes = _limit_changes(args)
+            admin = {"yes": True, "no": False}.get(getattr(args, "admin", None))
+            view = await tokenadmin.update(app, actor, args.name, admin=admin, limits=changes)
+            said = _limits_line(view) if changes else ""
+            if admin is not None:
+                said = f"admin {args.admin}" + (f"; {said}" if said else "")
+            print(f"Token {args.name!r}: {said or 'nothing to change (see --help)'}")
+        elif args.action == "list":
+            views = await tokenadmin.listing(app)
+            print(f"{'NAME':24} {'ADMIN':5} {'REVOKED':7} {'CREATED':20} {'LAST USED':20} "
+                  f"TODAY")
+            for view in views:
+                day = view["budget"]["day"]
+                print(f"{view['name']:24} {'yes' if view['admin'] else 'no':5} "
+                      f"{'yes' if view['revoked'] else 'no':7} "
+                      f"{_when(view['created_at']):20} {_when(view['last_used_at']):20} "
+                      f"{day['requests']} requests, ${day['spent_usd']:.2f}")
+        elif args.action == "revoke":
+            done = await tokenadmin.revoke(app, actor, args.name, purge=args.purge)
+            print(f"Token {args.name!r} {'purged (its name can be used again)' if args.purge else 'revoked'}. "
+                  + REVOCATION_RULE[done["others_told"]])
+
+    try:
+        _run(settings, work)
+    except errors.APIProblem as exc:  # a name taken or unknown, a bad name: said as the API says it
+        print(f"flaskllm: {exc.detail}", file=sys.stderr)
+        return 1
     return 0
+
+
+# What `tokens revoke` says about the other processes (tokenadmin.revoke's others_told).
+REVOCATION_RULE = {
+    True: "Every server process sharing REDIS_URL drops it within a second.",
+    False: "Redis did not answer: other processes drop it within 5 seconds.",
+    None: "Other processes (without REDIS_URL) drop it within 5 seconds.",
+}
+
+
+def _when(iso: str | None) -> str:
+    return iso.replace("T", " ").removesuffix("Z") if iso else "-"
 
 
 def cmd_usage(args) -> int:
@@ -212,40 +233,57 @@ def cmd_usage(args) -> int:
     except ValueError as exc:
         print(f"flaskllm: {exc}", file=sys.stderr)
         return 2
+    if until is not None and _is_day(args.until):
+        until += timedelta(days=1)  # a day is included, as the API's `to` is
     found = report.build(create_engine(settings.database_url), since, until, token=args.token)
     sys.stdout.write(report.render(found, args.format))
     return 0
 
 
-def problems(settings: Settings) -> list[str]:
-    """Everything that would stop the app from serving, as readable lines."""
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def problems(settings: Settings, debug: bool = False) -> list[str]:
+    """Everything that would stop the app from serving, as readable lines (with ``debug``,
+    each one's traceback is printed too)."""
+    from flaskllm import db, failures
+
     found = []
     try:
         from flaskllm.app import create_app, SPEC_PATH
 
         if not Path(SPEC_PATH).is_file():
             return [f"spec: {SPEC_PATH} is missing"]
+        db.create_engine(settings.database_url).dispose()  # reachable, tables made
         app = create_app(settings)
         with app.test_client() as client:  # builds the routes: every operationId resolves
             response = client.get("/api/v1/health")
         if response.status_code != 200:
             found.append(f"health: {response.json()}")
-    except SettingsError as exc:
-        found.append(f"bad setting: {exc}")
     except Exception as exc:  # report, don't crash: this command exists to explain failures
-        found.append(f"{type(exc).__name__}: {exc}")
+        if debug:
+            traceback.print_exception(exc)
+        explained = failures.explain(exc, settings)
+        found.append(explained.removeprefix("flaskllm: ") if explained
+                     else f"{type(exc).__name__}: {exc}")
     return found
 
 
-def _check_or_exit(settings: Settings) -> None:
-    found = problems(settings)
+def _check_or_exit(settings: Settings, debug: bool) -> None:
+    found = problems(settings, debug)
     if found:
-        sys.exit("flaskllm: cannot start:\n  " + "\n  ".join(found))
+        print("flaskllm: cannot start: " + "\n  ".join(found), file=sys.stderr)
+        sys.exit(2)
 
 
-def cmd_check(_args) -> int:
+def cmd_check(args) -> int:
     settings = _settings()
-    found = problems(settings)
+    found = problems(settings, args.debug)
     for line in found:
         print(f"problem: {line}")
     if not found:
@@ -256,7 +294,7 @@ def cmd_check(_args) -> int:
         for env, value in settings.shown().items():  # masked: secrets say only "set"
             if value != defaults[env]:
                 print(f"  {env}={value}")
-    return 1 if found else 0
+    return 2 if found else 0
 
 
 def cmd_settings(args) -> int:
@@ -286,54 +324,98 @@ def _shown_url(url: str) -> str:
         return url.split(":")[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="flaskllm", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    from flaskllm import __version__
 
-    serve = sub.add_parser("serve", help="run the API with uvicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--reload", action="store_true")
+    shown = argparse.ArgumentDefaultsHelpFormatter  # every --help shows the defaults
+    top = argparse.ArgumentParser(prog="flaskllm", description=__doc__, formatter_class=shown)
+    top.add_argument("--version", action="version", version=f"flaskllm {__version__}")
+    # On every command too, so `flaskllm check --debug` works as well as `flaskllm --debug check`.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the traceback of a failure, not only what to do about it")
+    top.add_argument("--debug", action="store_true", default=False,
+                     help="show the traceback of a failure, not only what to do about it")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def command(parent, name: str, help: str) -> argparse.ArgumentParser:
+        return parent.add_parser(name, help=help, description=help, parents=[debug],
+                                 formatter_class=shown)
+
+    serve = command(sub, "serve", "run the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--reload", action="store_true", help="restart when code changes")
     serve.set_defaults(func=cmd_serve)
 
-    tokens = sub.add_parser("tokens", help="create, list and revoke API tokens")
+    tokens = command(sub, "tokens", "create, list, change and revoke API tokens")
     actions = tokens.add_subparsers(dest="action", required=True)
-    create = actions.add_parser("create", help="create a token and print it once")
+    create = command(actions, "create", "create a token and print it once")
     create.add_argument("name")
-    create.add_argument("--admin", action="store_true", help="may read every token's usage")
-    update = actions.add_parser("update", help="change a token's budgets and quota")
+    create.add_argument("--admin", action="store_true",
+                        help="the admin scope: every token's usage, /metrics, token management")
+    update = command(actions, "update", "change a token's scope, budgets and quota")
     update.add_argument("name")
+    update.add_argument("--admin", choices=("yes", "no"), default=argparse.SUPPRESS,
+                        help="give or take the admin scope (default: unchanged)")
     for parser_ in (create, update):
-        parser_.add_argument("--budget-daily", type=_usd, default=KEEP, metavar="USD",
-                             help="USD a day (UTC); 0 or none: no limit")
-        parser_.add_argument("--budget-monthly", type=_usd, default=KEEP, metavar="USD",
-                             help="USD a calendar month (UTC); 0 or none: no limit")
-        parser_.add_argument("--quota-daily", type=_quota, default=KEEP, metavar="N",
-                             help="requests a day (UTC); 0 or none: no limit")
-    actions.add_parser("list", help="list tokens (never the tokens themselves)")
-    revoke = actions.add_parser("revoke", help="revoke a token")
+        parser_.add_argument("--budget-daily", type=_usd, default=argparse.SUPPRESS,
+                             metavar="USD", help="USD a day (UTC); 0 or none: no limit "
+                             "(default: none, or unchanged)")
+        parser_.add_argument("--budget-monthly", type=_usd, default=argparse.SUPPRESS,
+                             metavar="USD", help="USD a calendar month (UTC); 0 or none: no "
+                             "limit (default: none, or unchanged)")
+        parser_.add_argument("--quota-daily", type=_quota, default=argparse.SUPPRESS,
+                             metavar="N", help="requests a day (UTC); 0 or none: no limit "
+                             "(default: none, or unchanged)")
+    command(actions, "list", "list tokens with their use today (never the tokens themselves)")
+    revoke = command(actions, "revoke", "revoke a token: at once in this database's servers "
+                     "(within 1 s with REDIS_URL, else 5 s)")
     revoke.add_argument("name")
+    revoke.add_argument("--purge", action="store_true",
+                        help="delete the token so that its name can be used again (usage "
+                        "records keep the name)")
     tokens.set_defaults(func=cmd_tokens)
 
-    usage = sub.add_parser("usage", help="print a usage and cost report")
-    usage.add_argument("--since", default="7d", help="7d, 24h, 30m or a date (default 7d)")
-    usage.add_argument("--until", help="the same forms (default: now)")
+    usage = command(sub, "usage", "print a usage and cost report")
+    usage.add_argument("--since", default="7d", help="7d, 24h, 30m or a date")
+    usage.add_argument("--until", help="the same forms; a date is included, as the API's "
+                       "`to` (default: now)")
     usage.add_argument("--token", help="one token's usage (default: every token)")
-    usage.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    usage.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                       help="output format")
     usage.set_defaults(func=cmd_usage)
 
-    check = sub.add_parser("check", help="load settings and the spec and report problems")
+    check = command(sub, "check", "load settings, the spec and the database and report "
+                    "problems")
     check.set_defaults(func=cmd_check)
-
-    shown = sub.add_parser("settings", help="print the settings in effect (secrets masked)")
+    shown = command(sub, "settings", "print the settings in effect (secrets masked)")
     shown.add_argument("--markdown", action="store_true", help="the README's table instead")
     shown.add_argument("--write-readme", action="store_true",
                        help="rewrite that table in README.md (between its marker comments)")
     shown.set_defaults(func=cmd_settings)
+    return top
 
-    args = parser.parse_args(argv)
-    return args.func(args)
+
+def main(argv: list[str] | None = None) -> int:
+    from flaskllm import failures
+
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Exception as exc:
+        try:
+            settings = Settings.from_env()
+        except SettingsError:
+            settings = None
+        explained = failures.explain(exc, settings)
+        if explained is None:
+            raise  # not a setting or a connection: a bug, whose traceback is what helps
+        if args.debug:
+            traceback.print_exception(exc)
+        print(explained, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

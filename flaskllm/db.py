@@ -31,6 +31,20 @@ tokens = sa.Table(
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
 )
 
+# Who changed which token, when and how (flaskllm/tokenadmin.py): GET /api/v1/admin/audit.
+# Rows are never updated or deleted; a purged token's rows stay, by name.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),  # a token's name, or cli:USER
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("token", sa.String(100), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON: what changed (never a token)
+    sa.Index("ix_audit_log_at", "at"),
+)
+
 # One row per processed item (flaskllm/usage/). The id is the record's uuid, so writing a
 # record twice (a spool replayed after a crash) is harmless: inserts skip known ids. Money is
 # integer micro-dollars, exact on every backend; `day` (UTC) groups without date functions.
@@ -109,7 +123,7 @@ def create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_folder(Path(parsed.database))
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -124,6 +138,19 @@ def create_engine(url: str) -> Engine:
                                   **options)
     _create_tables(engine)
     return engine
+
+
+def _sqlite_folder(path: Path) -> None:
+    """The default folder (instance/) is made; any other must exist: a typo in DATABASE_URL
+    would otherwise put the tokens and usage in a new, empty database."""
+    from flaskllm.settings import ROOT, SettingsError
+
+    folder = path.parent
+    if folder.resolve() == (ROOT / "instance").resolve():
+        folder.mkdir(parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise SettingsError(f"DATABASE_URL: the folder {folder} does not exist (got "
+                            f"sqlite:///{path}); create it, or correct the path")
 
 
 def _create_tables(engine: Engine) -> None:

@@ -11,7 +11,9 @@
           │    ├── Unauthorized          401 UNAUTHORIZED
           │    ├── Forbidden             403 FORBIDDEN
           │    ├── NotFound              404 NOT_FOUND
+          │    │    └── TokenNotFound    404 TOKEN_NOT_FOUND
           │    ├── RequestTimeout        408 REQUEST_TIMEOUT
+          │    ├── TokenExists           409 TOKEN_EXISTS
           │    ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
           │    │    └── PromptTooLong    413 PROMPT_TOO_LONG
           │    ├── UnsupportedMediaType  415 UNSUPPORTED_MEDIA_TYPE
@@ -151,6 +153,18 @@ class RequestTimeout(APIProblem):
     """The request was not received within REQUEST_READ_TIMEOUT seconds."""
 
     status_code, title, code = 408, "Request Timeout", "REQUEST_TIMEOUT"
+
+
+class TokenNotFound(NotFound):
+    """No token has this name."""
+
+    code = "TOKEN_NOT_FOUND"
+
+
+class TokenExists(APIProblem):
+    """A token has this name already (a revoked one keeps it until it is purged)."""
+
+    status_code, title, code = 409, "Conflict", "TOKEN_EXISTS"
 
 
 class PayloadTooLarge(APIProblem):

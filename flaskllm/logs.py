@@ -137,7 +137,7 @@ def request_finished(app: "AppState", scope: "Scope", ctx: context.RequestContex
             ctx.operation = operation
         operation = ctx.operation
         app.metrics.observe_http(operation, status, seconds)
-        app.metrics.refused(ctx.code)
+        app.metrics.refused(ctx.code, status)
         # The error rate is about answers that reached a provider (or failed on our side); a
         # batch reports its items one by one instead (batch.py).
         if (ctx.provider is not None or status >= 500) and ctx.items is None:

@@ -5,6 +5,8 @@
                                         count the same things
     app.metrics.refused(code)           a request or batch item refused with RATE_LIMITED or
                                         BUDGET_EXCEEDED (any other code is ignored)
+    app.metrics.refused(code, status)   an HTTP answer: a 4xx also counts in
+                                        flaskllm_refused_total by its problem code
     with app.metrics.in_flight(): ...   the requests being answered now (the middleware)
     app.metrics.observe_http(operation, status, seconds)     every HTTP answer (the middleware)
     app.metrics.exposition()            the text format, (body, content type)
@@ -135,6 +137,10 @@ class Metrics:
         self.budget_refused = counter("flaskllm_budget_refused", "Requests and batch items "
                                       "refused by a token's budget or quota (429 "
                                       "BUDGET_EXCEEDED)")
+        self.refused_requests = counter(
+            "flaskllm_refused", "HTTP requests refused with a 4xx, by problem code (the "
+            "spec's fixed set: UNAUTHORIZED, FORBIDDEN, RATE_LIMITED, ...) and status",
+            ("code", "status"))
         self.http_requests = counter("flaskllm_http_requests", "HTTP answers, by operation "
                                      "and status", ("operation", "status"))
         self.http_latency = histogram("flaskllm_http_request_duration_seconds", "Time to "
@@ -165,11 +171,14 @@ class Metrics:
         except Exception:
             log.exception("metrics of request %s not counted", getattr(rec, "request_id", "?"))
 
-    def refused(self, code: str | None) -> None:
-        """Count a refusal by its problem code (RATE_LIMITED, BUDGET_EXCEEDED; others pass)."""
+    def refused(self, code: str | None, status: int | None = None) -> None:
+        """Count a refusal by its problem code (RATE_LIMITED, BUDGET_EXCEEDED; others pass),
+        and with the HTTP ``status`` of an answer, any 4xx by its code."""
         name = REFUSALS.get(code or "")
         if name:
             getattr(self, name).inc()
+        if status is not None and 400 <= status < 499:  # 499: the client went away
+            self.refused_requests.labels(code or "none", str(status)).inc()
 
     # The middleware --------------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ def require_admin(token_info: dict | None) -> None:
     check_token returned as ``token_info``; ``{}`` when an optional token was not given)."""
     if not (token_info or {}).get("admin"):
         raise errors.Forbidden("This operation needs a token with the admin scope "
-                               "(flaskllm tokens create NAME --admin, or the server's "
-                               "API_TOKEN).")
+                               "(flaskllm tokens create NAME --admin, the development "
+                               "token `dev`, or the server's API_TOKEN).")
 
 
 def env_token_matches(presented: str, configured: str) -> bool:

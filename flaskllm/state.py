@@ -45,9 +45,12 @@ class AppState:
 
     @functools.cached_property
     def tokens(self) -> "TokenStore":
+        from flaskllm.tokenevents import TokenEvents
         from flaskllm.tokens import TokenStore
 
-        return TokenStore(self.engine, stale_seconds=self.settings.stale_token_ttl)
+        store = TokenStore(self.engine, stale_seconds=self.settings.stale_token_ttl)
+        store.events = TokenEvents(self.settings, on_change=store.forget)
+        return store
 
     @functools.cached_property
     def templates(self) -> "Catalog":
@@ -135,7 +138,7 @@ class AppState:
         for name in ("usage", "budgets"):
             if name in self.__dict__:
                 await self.__dict__[name].aclose()
-        for name in ("limiter", "cache"):
+        for name in ("limiter", "cache", "tokens"):
             if name in self.__dict__:
                 await self.__dict__[name].aclose()
         if "providers" in self.__dict__:

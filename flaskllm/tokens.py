@@ -13,6 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,11 +21,16 @@ from sqlalchemy.engine import Engine
 from flaskllm import db, errors
 from flaskllm.lookups import Lookups, Unreachable
 
+if TYPE_CHECKING:
+    from flaskllm.tokenevents import TokenEvents
+
 log = logging.getLogger("flaskllm.tokens")
 
 TOKEN_PREFIX = "fllm_"
 # A verified token is remembered this long, so the hot path does not hit the database on
-# every request; revoking in this process forgets it at once, other workers within this time.
+# every request. A change (revoke, purge, scope) forgets it at once in the process that made
+# it; other processes hear of it through Redis within a second (flaskllm/tokenevents.py), or
+# without Redis forget it after this time.
 CACHE_SECONDS = 5.0
 # last_used_at is written at most this often per token, off the request path.
 TOUCH_SECONDS = 60.0
@@ -59,23 +65,29 @@ class TokenStore:
     the database is unreachable, a token verified in the last ``stale_seconds``
     (STALE_TOKEN_TTL) keeps its answer; another gets 503 TOKENS_UNAVAILABLE."""
 
-    def __init__(self, engine: Engine, stale_seconds: float = 0.0):
+    def __init__(self, engine: Engine, stale_seconds: float = 0.0,
+                 events: "TokenEvents | None" = None):
         self.engine = engine
+        self.events = events  # changes announced by other processes (with Redis)
         self.stale_seconds = stale_seconds
         self._lookups = Lookups(CACHE_SECONDS, stale_seconds=stale_seconds,
                                 what="token lookups")  # by the token's hash
         self._touched: dict[str, float] = {}
 
     def create(self, name: str, *, admin: bool = False) -> str:
-        """Store a new token and return it; this is the only time it is ever shown."""
+        """Store a new token and return it; this is the only time it is ever shown. Raises
+        ValueError when the name is taken (revoked tokens keep theirs until purged)."""
         token = generate_token()
-        with self.engine.begin() as conn:
-            exists = conn.execute(sa.select(db.tokens.c.id).where(db.tokens.c.name == name))
-            if exists.first() is not None:
-                raise ValueError(f"a token named {name!r} already exists")
-            conn.execute(db.tokens.insert().values(
-                name=name, token_hash=hash_token(token), admin=admin,
-                created_at=datetime.now(timezone.utc), revoked=False))
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.execute(sa.select(db.tokens.c.id).where(db.tokens.c.name == name))
+                if exists.first() is not None:
+                    raise ValueError(f"a token named {name!r} already exists")
+                conn.execute(db.tokens.insert().values(
+                    name=name, token_hash=hash_token(token), admin=admin,
+                    created_at=datetime.now(timezone.utc), revoked=False))
+        except sa.exc.IntegrityError:  # another process took the name between check and insert
+            raise ValueError(f"a token named {name!r} already exists") from None
         return token
 
     def list(self) -> list[TokenRow]:
@@ -84,16 +96,41 @@ class TokenStore:
         with self.engine.connect() as conn:
             return [TokenRow(*row) for row in conn.execute(query)]
 
-    def revoke(self, name: str) -> bool:
+    def get(self, name: str) -> TokenRow | None:
+        t = db.tokens.c
+        query = sa.select(t.name, t.admin, t.created_at, t.last_used_at, t.revoked)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(t.name == name)).first()
+        return None if row is None else TokenRow(*row)
+
+    def _change(self, name: str, **values) -> bool:
         with self.engine.begin() as conn:
             result = conn.execute(db.tokens.update().where(db.tokens.c.name == name)
-                                  .values(revoked=True))
-        self._lookups.forget()
+                                  .values(**values))
+        self.forget()
         return result.rowcount > 0
 
-    def delete(self, name: str) -> None:
+    def revoke(self, name: str) -> bool:
+        return self._change(name, revoked=True)
+
+    def set_admin(self, name: str, admin: bool) -> bool:
+        return self._change(name, admin=admin)
+
+    def reissue(self, name: str, *, admin: bool) -> str:
+        """A new token for an existing name (not revoked, with this scope); the old one stops."""
+        token = generate_token()
+        self._change(name, token_hash=hash_token(token), admin=admin, revoked=False)
+        return token
+
+    def delete(self, name: str) -> bool:
         with self.engine.begin() as conn:
-            conn.execute(db.tokens.delete().where(db.tokens.c.name == name))
+            result = conn.execute(db.tokens.delete().where(db.tokens.c.name == name))
+        self.forget()
+        return result.rowcount > 0
+
+    def forget(self) -> None:
+        """Drop every cached verification: the next request of each token asks the database
+        (called on any change here, and when another process announces one)."""
         self._lookups.forget()
 
     def lookup(self, token: str) -> TokenInfo | None:
@@ -117,6 +154,8 @@ class TokenStore:
         return self._lookups.down
 
     async def verify(self, token: str) -> TokenInfo | None:
+        if self.events is not None:
+            self.events.listen()  # started in the serving event loop, on its first request
         try:
             info = await self._lookups.get(hash_token(token), self.lookup, token)
         except Unreachable as exc:
@@ -132,6 +171,10 @@ class TokenStore:
             future = asyncio.get_running_loop().run_in_executor(None, self.touch, info.name)
             future.add_done_callback(_log_touch_failure)
         return info
+
+    async def aclose(self) -> None:
+        if self.events is not None:
+            await self.events.aclose()
 
 
 def _log_touch_failure(future: asyncio.Future) -> None:

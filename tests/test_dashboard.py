@@ -162,3 +162,71 @@ def test_dashboard_page_is_static_and_locked_down(client):
     assert f'<script nonce="{nonce}">' in page.text and "http://" not in page.text.replace(
         "http://www.w3.org/2000/svg", "")
     assert client.get("/dashboard").headers["content-security-policy"] != policy  # per response
+
+
+def test_dashboard_manages_tokens_and_shows_refusals(recorded, tmp_path):
+    """Sign in by the link `flaskllm serve` prints (#token=…), see a refused request, then
+    create a token (shown once, copied), edit its budgets and revoke it, all through the page
+    and the admin API; the token works, then gets 401."""
+    import httpx
+
+    app, _, admin, _ = recorded
+    webhook = {"prompt": "Tokens made in the dashboard work at once.", "type": "summary"}
+    with live_server(app) as base, chromium_page(tmp_path, height=1400) as page:
+        from playwright.sync_api import expect
+
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        problems = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        assert httpx.post(f"{base}/api/v1/webhook", json=webhook,
+                          headers={"X-API-Token": "fllm_wrong"}).status_code == 401
+
+        page.goto(f"{base}/dashboard#token={admin}")
+        expect(page.locator("body")).to_have_attribute("data-tokens", "ready")
+        assert page.evaluate("location.hash") == ""  # out of the address bar
+        assert page.evaluate("sessionStorage.getItem('flaskllm.adminToken')") == admin
+        expect(page.locator("#total-refused")).to_have_attribute("data-value", re.compile("[1-9]"))
+        expect(page.locator('#refused tr[data-code="UNAUTHORIZED"]')).to_have_attribute(
+            "data-value", "1")
+        names = page.eval_on_selector_all("#tokens tbody tr", "rows => rows.map(r => r.dataset.name)")
+        assert names == ["dash-admin", "dash-user"]
+
+        page.fill("#new-name", "excel-team")
+        page.fill("#new-daily", "2.5")
+        page.click("#create")
+        expect(page.locator("#created")).to_be_visible()
+        token = page.text_content("#created-token")
+        assert token.startswith("fllm_")
+        page.click("#copy")
+        expect(page.locator("#copied")).to_be_visible()
+        assert page.evaluate("navigator.clipboard.readText()") == token
+        row = page.locator('#tokens tr[data-name="excel-team"]')
+        expect(row.locator(".limit-daily")).to_have_text("$2.50")
+        page.click("#created-done")
+        assert page.text_content("#created-token") == ""
+        used = httpx.post(f"{base}/api/v1/webhook", json=webhook, headers={"X-API-Token": token})
+        assert used.status_code == 200, used.text
+
+        row.locator("button.edit").click()
+        row.locator("input.edit-monthly").fill("20")
+        row.locator("input.edit-daily").fill("")
+        row.locator("button.save").click()
+        expect(row.locator(".limit-monthly")).to_have_text("$20.00")
+        expect(row.locator(".limit-daily")).to_have_text("–")
+        limits = httpx.get(f"{base}/api/v1/usage", headers={"X-API-Token": token}).json()[
+            "budget"]["limits"]
+        assert limits == {"daily_usd": None, "monthly_usd": 20.0, "daily_requests": None}
+
+        row.locator("button.revoke").click()
+        expect(row).to_have_attribute("data-revoked", "false")  # the first click only asks
+        row.locator("button.revoke").click()
+        expect(row).to_have_attribute("data-revoked", "true")
+        refused = httpx.post(f"{base}/api/v1/webhook", json=webhook, headers={"X-API-Token": token})
+        assert refused.status_code == 401
+        audit = httpx.get(f"{base}/api/v1/admin/audit?token=excel-team",
+                          headers={"X-API-Token": admin}).json()["entries"]
+        assert [(e["action"], e["actor"]) for e in audit] == [
+            ("revoke", "dash-admin"), ("update", "dash-admin"), ("create", "dash-admin")]
+        assert token not in str(audit)
+        assert problems == []
+        page.screenshot(path=str(tmp_path / "dashboard-tokens.png"), full_page=True)

@@ -17,7 +17,9 @@ _DB_DIR = tempfile.mkdtemp(prefix="flaskllm-schemathesis-")
 APP = create_app(Settings.from_env(environ={}, env_file=None, environment="test",
                                    database_url=f"sqlite:///{_DB_DIR}/schemathesis.db",
                                    rate_limit_enabled=False))
-TOKEN = APP.state.tokens.create("schemathesis")
+# An admin token: the admin operations (tokens, audit, every token's usage) are fuzzed in
+# depth, not only refused; their 403 for other tokens is tests/test_admin_tokens.py's.
+TOKEN = APP.state.tokens.create("schemathesis", admin=True)
 
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP)
 

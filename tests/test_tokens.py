@@ -8,7 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from flaskllm import cli, db
+from flaskllm import cli, db, tokenadmin
 from flaskllm.app import create_app
 from flaskllm.tokens import TokenStore, hash_token
 
@@ -107,7 +107,7 @@ def test_cli_check(monkeypatch, tmp_path, capsys):
     assert cli.main(["check"]) == 0
     assert "ok:" in capsys.readouterr().out
     monkeypatch.setenv("LLM_PROVIDER", "nonesuch")
-    assert cli.main(["check"]) == 1
+    assert cli.main(["check"]) == 2
     assert "LLM_PROVIDER" in capsys.readouterr().out
 
 
@@ -116,6 +116,7 @@ def test_dev_token_is_stable_across_restarts(tmp_path):
 
     settings = Settings.from_env(environ={}, env_file=None, instance_path=str(
         tmp_path / "instance"), database_url=f"sqlite:///{tmp_path / 'dev.db'}")
-    first = cli.dev_token(settings)
-    assert cli.dev_token(settings) == first
-    assert (tmp_path / "instance" / "dev-token").stat().st_mode & 0o077 == 0
+    first = tokenadmin.dev_token(settings)
+    assert tokenadmin.dev_token(settings) == first
+    assert tokenadmin.dev_token_file(settings).stat().st_mode & 0o077 == 0
+    assert tokenadmin.dev_token_file(settings).is_relative_to(tmp_path / "instance")

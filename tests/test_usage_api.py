@@ -176,7 +176,7 @@ def test_remaining_budget(app, client, world):
 
 def test_the_api_and_the_usage_command_agree(app, client, world, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", app.state.settings.database_url)
-    assert cli.main(["usage", "--since", day(6), "--until", day(-1), "--token", "alice",
+    assert cli.main(["usage", "--since", day(6), "--until", day(0), "--token", "alice",
                      "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     body = get(client, "/api/v1/usage", world["alice"]).json()

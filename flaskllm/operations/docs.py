@@ -68,3 +68,10 @@ def problem_codes() -> list[dict]:
 
 def _pretty(value) -> str | None:
     return None if value is None else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+async def root():
+    """GET /: browsers land on the documentation."""
+    from starlette.responses import RedirectResponse
+
+    return RedirectResponse("/docs", status_code=308)

@@ -484,6 +484,50 @@ interface components {
             remaining_usd: number | null;
             remaining_requests: number | null;
         };
+        TokenLimits: {
+            daily_usd?: number | null;
+            monthly_usd?: number | null;
+            daily_requests?: number | null;
+        };
+        TokenCreate: {
+            name: string;
+            admin: boolean;
+            limits?: components["schemas"]["TokenLimits"];
+        };
+        TokenUpdate: {
+            admin?: boolean;
+            limits?: components["schemas"]["TokenLimits"];
+        };
+        TokenView: {
+            name: string;
+            admin: boolean;
+            revoked: boolean;
+            created_at: string;
+            last_used_at: string | null;
+            budget: components["schemas"]["BudgetStatus"];
+        };
+        TokenCreated: components["schemas"]["TokenView"] & {
+            token: string;
+        };
+        TokenList: {
+            tokens: components["schemas"]["TokenView"][];
+        };
+        TokenRevoked: {
+            name: string;
+            revoked: boolean;
+            purged: boolean;
+            others_told: boolean | null;
+        };
+        AuditEntry: {
+            at: string;
+            actor: string;
+            action: "create" | "update" | "revoke" | "purge";
+            token: string;
+            details: Record<string, never>;
+        };
+        AuditLog: {
+            entries: components["schemas"]["AuditEntry"][];
+        };
         BudgetProblem: components["schemas"]["Problem"] & {
             limit: "daily_usd" | "monthly_usd" | "daily_requests";
             resets_at: string;

@@ -129,6 +129,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["admin_tokens.search"];
+        put?: never;
+        post: operations["admin_tokens.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tokens/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["admin_tokens.delete"];
+        options?: never;
+        head?: never;
+        patch: operations["admin_tokens.update"];
+        trace?: never;
+    };
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["admin_tokens.audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -153,6 +201,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["dashboard.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["docs.root"];
         put?: never;
         post?: never;
         delete?: never;
@@ -419,6 +483,50 @@ export interface components {
             remaining_usd: number | null;
             remaining_requests: number | null;
         };
+        TokenLimits: {
+            daily_usd?: number | null;
+            monthly_usd?: number | null;
+            daily_requests?: number | null;
+        };
+        TokenCreate: {
+            name: string;
+            admin: boolean;
+            limits?: components["schemas"]["TokenLimits"];
+        };
+        TokenUpdate: {
+            admin?: boolean;
+            limits?: components["schemas"]["TokenLimits"];
+        };
+        TokenView: {
+            name: string;
+            admin: boolean;
+            revoked: boolean;
+            created_at: string;
+            last_used_at: string | null;
+            budget: components["schemas"]["BudgetStatus"];
+        };
+        TokenCreated: components["schemas"]["TokenView"] & {
+            token: string;
+        };
+        TokenList: {
+            tokens: components["schemas"]["TokenView"][];
+        };
+        TokenRevoked: {
+            name: string;
+            revoked: boolean;
+            purged: boolean;
+            others_told: boolean | null;
+        };
+        AuditEntry: {
+            at: string;
+            actor: string;
+            action: "create" | "update" | "revoke" | "purge";
+            token: string;
+            details: Record<string, never>;
+        };
+        AuditLog: {
+            entries: components["schemas"]["AuditEntry"][];
+        };
         BudgetProblem: components["schemas"]["Problem"] & {
             limit: "daily_usd" | "monthly_usd" | "daily_requests";
             resets_at: string;
@@ -459,6 +567,22 @@ export interface components {
             };
         };
         InvalidRange: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        TokenNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        TokenExists: {
             headers: {
                 [name: string]: unknown;
             };
@@ -784,6 +908,147 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    "admin_tokens.search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    "admin_tokens.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["TokenExists"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    "admin_tokens.delete": {
+        parameters: {
+            query?: {
+                purge?: boolean;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenRevoked"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TokenNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    "admin_tokens.update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TokenNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    "admin_tokens.audit": {
+        parameters: {
+            query?: {
+                limit?: number;
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLog"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     "metrics.get": {
         parameters: {
             query?: never;
@@ -823,6 +1088,25 @@ export interface operations {
                 content: {
                     "text/html": string;
                 };
+            };
+            400: components["responses"]["BadRequest"];
+        };
+    };
+    "docs.root": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            308: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
         };
