@@ -207,7 +207,7 @@ function addEstimate(totals: Totals, estimate: EstimateResponse): void {
 }
 
 function describeEstimate(totals: Totals): string {
-  const usd = (value: number) => `$${value.toFixed(value < 0.01 ? 6 : 2)}`;
+  const usd = (value: number) => `$${value.toFixed(value > 0 && value < 0.01 ? 6 : 2)}`; // cents, or micro-dollars when less
   const cost = totals.low === null || totals.high === null
     ? "cost unknown (a model without a price)" : `${usd(totals.low)} to ${usd(totals.high)}`;
   return `${totals.cells} cells, ${totals.cached} cached (free), ${cost}`;

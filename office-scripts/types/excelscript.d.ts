@@ -8,7 +8,7 @@
 // Nothing here may be other than Microsoft's: test/static.test.mjs checks every interface,
 // enum and member against types/excelscript-reference.txt, the signatures that
 // tools/excelscript-reference.mjs derives from Microsoft's declarations (see that tool).
-// Values are `string | number | boolean`, as Microsoft's methods say: there is no CellValue.
+// Values are `string | number | boolean`, as Microsoft's methods say (no alias of them).
 
 declare namespace ExcelScript {
   // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.workbook
