@@ -41,6 +41,6 @@ for (const name of readdirSync(join(HERE, "excel")).filter((n) => n.endsWith(".t
   if (!main) problems.push(`${name}: no top-level function main(workbook: ExcelScript.Workbook)`);
   for (const line of problems) console.error(line);
   failures += problems.length;
-  console.log(`${name}: ${problems.length ? "FAILED" : "ok"} with TypeScript ${ts.version} against ${EXCELSCRIPT}`);
+  console.log(`${name}: ${problems.length ? "FAILED" : "ok"} with TypeScript ${ts.version} against ${EXCELSCRIPT.replace(HERE + "/", "")}`);
 }
 process.exit(failures ? 1 : 0);
