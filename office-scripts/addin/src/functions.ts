@@ -160,9 +160,8 @@ async function translate(text: any, language: string): Promise<string> {
 async function estimateCost(range: any[][], type?: string): Promise<number> {
   const kind = checkedType(type);
   const settings = await requireSettings();
-  await loadCache();
   const texts = ([] as any[]).concat(...range).map((cell) => (cell === null || cell === undefined ? "" : String(cell).trim()))
-    .filter((text) => text && !answers.has(cacheKey(settings, kind, "", text)));
+    .filter((text) => text);
   const estimate = await estimateTexts(settings, texts, kind);
   if (estimate.high === null) {
     throw new CustomFunctions.Error(CustomFunctions.ErrorCode.notAvailable,
@@ -171,11 +170,14 @@ async function estimateCost(range: any[][], type?: string): Promise<number> {
   return estimate.high;
 }
 
-/** The server's estimate for `texts`, MAX_BATCH at a time: cells, cached cells, USD low..high. */
+/** What processing `texts` would cost: the ones this add-in has answered cost nothing (it will
+ * not ask again); the server estimates the others, MAX_BATCH at a time. */
 async function estimateTexts(settings: AddinSettings, texts: string[], type: ProcessingType): Promise<PaneEstimate> {
-  const total: PaneEstimate = { cells: texts.length, cached: 0, low: 0, high: 0 };
-  for (let i = 0; i < texts.length; i += MAX_BATCH) {
-    const body: BatchTextsRequest = { texts: texts.slice(i, i + MAX_BATCH), type, source: "excel" };
+  await loadCache();
+  const asked = texts.filter((text) => !answers.has(cacheKey(settings, type, "", text)));
+  const total: PaneEstimate = { cells: texts.length, cached: texts.length - asked.length, low: 0, high: 0 };
+  for (let i = 0; i < asked.length; i += MAX_BATCH) {
+    const body: BatchTextsRequest = { texts: asked.slice(i, i + MAX_BATCH), type, source: "excel" };
     const response = await fetch(`${settings.url}/api/v1/estimate`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-API-Token": settings.token },
