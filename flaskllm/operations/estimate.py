@@ -9,6 +9,7 @@ record, and the rate limit counts this request once, whatever its number of item
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -54,33 +55,42 @@ async def create(body: dict, user: str):
     await app.limiter.hit(user)  # one hit: an estimate makes no upstream call
     label, items = batch_module.items_of(body)
     no_cache = no_cache_requested(request.headers.get("cache-control"))
+    # The cache lookups run concurrently (one round trip each with Redis), in order after.
+    outcomes = await asyncio.gather(*(_prepared(app, label, index, item, user, no_cache)
+                                      for index, item in enumerate(items)))
     first_of: dict[str, int] = {}  # cache key → the first item with it (single-flight shares)
-    results = []
-    for index, item in enumerate(items):
-        results.append(await _item(app, label, index, item, user, no_cache, first_of))
+    results = [_entry(app, index, outcome, first_of) for index, outcome in enumerate(outcomes)]
     totals = _totals(results)
     budget = await budget_status(app, user)
     return json_response({"results": results, "totals": totals, "budget": budget,
                           **_fits(totals, budget)})
 
 
-async def _item(app: "state.AppState", label: str, index: int, item: Any, user: str,
-                no_cache: bool, first_of: dict[str, int]) -> dict[str, Any]:
-    problem: ProblemException | None = batch_module._invalid(app, label, index, item)
-    if problem is None:
-        job = pipeline.Job.from_body(item, request_id=f"estimate-{index}", token=user,
-                                     no_cache=no_cache, operation="estimate.create")
-        try:
-            ready = await prepare(app, job)
-        except ProblemException as exc:
-            problem = exc
+async def _prepared(app: "state.AppState", label: str, index: int, item: Any, user: str,
+                    no_cache: bool) -> tuple[pipeline.Job, Prepared] | ProblemException:
+    """The item's job and what the pipeline would decide for it, or the problem a batch would
+    answer for it (validated as the batch validates its items)."""
+    problem = batch_module._invalid(app, label, index, item)
     if problem is not None:
-        body, _headers = errors.as_problem(problem)
+        return problem
+    job = pipeline.Job.from_body(item, request_id=f"estimate-{index}", token=user,
+                                 no_cache=no_cache, operation="estimate.create")
+    try:
+        return job, await prepare(app, job)
+    except ProblemException as exc:
+        return exc
+
+
+def _entry(app: "state.AppState", index: int, outcome: Any,
+           first_of: dict[str, int]) -> dict[str, Any]:
+    if isinstance(outcome, ProblemException):
+        body, _headers = errors.as_problem(outcome)
         return {"index": index, "status": body["status"], "error": body}
+    job, ready = outcome
     duplicate_of = first_of.setdefault(ready.cache_key, index)
     shared = duplicate_of != index  # an identical item in the same batch: computed once
     count = guess.input_tokens(ready.model, ready.prompt_text)
-    output = guess.output_tokens(job.type, guess.estimated_tokens(job.text))
+    output = guess.output_tokens(job.type, guess.input_tokens(ready.model, job.text).tokens)
     if ready.cached or shared or ready.provider.free:
         low = high = Decimal(0)
     else:
