@@ -1,5 +1,6 @@
 // Usage.ts: a FlaskLLM Office Script for Excel (Automate ▸ New script: paste this whole file).
-// Built by `npm run gen` from office-scripts/scripts/Usage.ts and spec/openapi.yaml. Do not edit here.
+// Built by `npm run gen` from office-scripts/scripts/Usage.ts, scripts/shared/prelude.ts and
+// spec/openapi.yaml. Do not edit here.
 
 // FlaskLLM ▸ Usage (an Office Script for Excel's Automate tab).
 //
@@ -10,28 +11,15 @@
 //
 // The report's shape is the spec's UsageReport (office-scripts/generated/api.ts).
 
-const SETTINGS_SHEET = "FlaskLLM";
 const USAGE_SHEET = "FlaskLLM usage";
-const MAX_TRIES = 3; // 429 and 5xx answers are tried again, at most this many times in all
 
 async function main(workbook: ExcelScript.Workbook): Promise<void> {
-  const settings = workbook.getWorksheet(SETTINGS_SHEET);
-  if (!settings) {
+  const found = readSettingsSheet(workbook);
+  if (!found) {
     console.log(`No "${SETTINGS_SHEET}" sheet: run the FlaskLLM Setup script first.`);
     return;
   }
-  const found: { [label: string]: string } = {};
-  const used = settings.getUsedRange(true);
-  if (used) {
-    const rows = settings.getRangeByIndexes(0, 0, used.getRowIndex() + used.getRowCount(), 2).getValues();
-    for (const row of rows) {
-      found[String(row[0]).trim().toLowerCase()] = String(row[1]).trim();
-    }
-  }
-  const url = (found["api url"] || "").replace(/\/+$/, "");
-  const token = found["token"] || "";
-  const maxWait = Number(found["max wait (seconds)"] || "120");
-
+  const connection = connectionFrom(found);
   let sheet = workbook.getWorksheet(USAGE_SHEET);
   if (!sheet) {
     sheet = workbook.addWorksheet(USAGE_SHEET);
@@ -40,66 +28,29 @@ async function main(workbook: ExcelScript.Workbook): Promise<void> {
   if (previous) {
     previous.clear();
   }
-  if (!url || !token) {
+  if (!connection.url || !connection.token) {
     writeMessage(sheet, "ERROR: fill in API URL and Token on the FlaskLLM sheet (run Setup to check them).");
     return;
   }
-
-  for (let attempt = 1; ; attempt++) {
-    let response: Response;
-    try {
-      response = await fetch(`${url}/api/v1/usage`, { headers: { "X-API-Token": token } });
-    } catch (error) {
-      writeMessage(sheet, `ERROR: could not reach ${url}: ${error}`);
-      return;
-    }
-    if (response.status === 200) {
-      const report: UsageReport = await response.json();
-      writeReport(sheet, report);
-      console.log(`Usage from ${report.from} to ${report.to}: ${report.totals.requests} requests.`);
-      return;
-    }
-    const text = await response.text();
-    const wait = Number(response.headers.get("Retry-After") || "5");
-    if (response.status === 429 && attempt < MAX_TRIES && wait <= maxWait) {
-      console.log(`Rate limited (429): waiting ${wait} s as Retry-After asks, then trying again.`);
-      await sleep(wait * 1000);
-      continue;
-    }
-    if (response.status >= 500 && attempt < MAX_TRIES) {
-      console.log(`Server error ${response.status}: trying again in ${attempt / 2} s.`);
-      await sleep(attempt * 500);
-      continue;
-    }
-    writeMessage(sheet, `ERROR ${describe(response.status, text)}`);
+  const answer = await call(connection, "GET", "/api/v1/usage");
+  if (answer.status !== 200) {
+    const message = answer.status === 404
+      ? "404: this FlaskLLM server has no usage report (GET /api/v1/usage); ask its operator to upgrade."
+      : describeAnswer(answer);
+    writeMessage(sheet, `ERROR ${message}`);
     return;
   }
-}
-
-function describe(status: number, text: string): string {
-  if (status === 401) {
-    return "401 UNAUTHORIZED: the server refused the token; check Token on the FlaskLLM sheet.";
-  }
-  if (status === 404) {
-    return "404: this FlaskLLM server has no usage report (GET /api/v1/usage); ask its operator to upgrade.";
-  }
-  try {
-    const problem: Problem = JSON.parse(text);
-    if (problem && problem.code) {
-      return `${status} ${problem.code}: ${problem.detail}`;
-    }
-  } catch (error) {
-    // not JSON: an HTML error page from a proxy, say
-  }
-  return `${status} ${text.slice(0, 200)}`;
+  const report: UsageReport = JSON.parse(answer.text);
+  writeReport(sheet, report);
+  console.log(`Usage from ${report.from} to ${report.to}: ${report.totals.requests} requests.`);
 }
 
 function writeReport(sheet: ExcelScript.Worksheet, report: UsageReport): void {
-  const rows: ExcelScript.CellValue[][] = [];
-  const add = (cells: ExcelScript.CellValue[]) => {
+  const rows: Cell[][] = [];
+  const add = (cells: Cell[]) => {
     rows.push(cells);
   };
-  const counts = (line: UsageLine): ExcelScript.CellValue[] => [
+  const counts = (line: UsageLine): Cell[] => [
     line.requests, line.errors, line.cached, line.input_tokens, line.output_tokens,
     line.cost_usd === null ? "unknown" : line.cost_usd, line.unpriced,
   ];
@@ -108,7 +59,7 @@ function writeReport(sheet: ExcelScript.Worksheet, report: UsageReport): void {
     add([]);
     add([title]);
     add([column].concat(header));
-    lines.forEach((line) => add([line.key as ExcelScript.CellValue].concat(counts(line))));
+    lines.forEach((line) => add([line.key as Cell].concat(counts(line))));
   };
 
   add([`FlaskLLM usage of token "${report.token || ""}", ${report.from} to ${report.to} (UTC days)`]);
@@ -118,8 +69,8 @@ function writeReport(sheet: ExcelScript.Worksheet, report: UsageReport): void {
   group("By model", "Model", report.by_model);
   const budget: BudgetStatus | null = report.budget;
   if (budget) {
-    const limit = (value: number | null): ExcelScript.CellValue => (value === null ? "no limit" : value);
-    const left = (value: number | null): ExcelScript.CellValue => (value === null ? "" : value);
+    const limit = (value: number | null): Cell => (value === null ? "no limit" : value);
+    const left = (value: number | null): Cell => (value === null ? "" : value);
     add([]);
     add(["Budget"]);
     add(["Period", "Limit (USD)", "Spent (USD)", "Held (USD)", "Remaining (USD)", "Requests", "Request quota", "Requests left", "Resets at (UTC)"]);
@@ -151,9 +102,208 @@ function writeMessage(sheet: ExcelScript.Worksheet, message: string): void {
   console.log(message);
 }
 
+// ---- FlaskLLM shared prelude (office-scripts/scripts/shared/prelude.ts, pasted into each script by `npm run gen`) ----
+// The settings sheet, the HTTP call with its 413/429/5xx handling, and problem formatting:
+// written once here, the same in every script.
+
+const SETTINGS_SHEET = "FlaskLLM";
+const MAX_SERVER_RETRIES = 2; // a 5xx answer is tried again this many times
+const SERVER_RETRY_PAUSE_MS = 500; // times the attempt: the server already retried its provider
+const MAX_RATE_LIMITED_WAITS = 5; // Retry-After waits for one request before it fails
+const DEFAULT_RETRY_AFTER = 5; // seconds, for a 429 without Retry-After
+const DEFAULT_MAX_WAIT = 120; // seconds, when the sheet's "Max wait (seconds)" is empty
+
+/** What a cell holds, as Microsoft's getValues and setValues take it. */
+type Cell = string | number | boolean;
+
+/** An HTTP answer, reduced to what the scripts need; status 0: the server was not reached. */
+interface Answer {
+  status: number;
+  text: string;
+  retryAfter: number;
+  limit: number;
+  requestId: string;
+}
+
+/** Where FlaskLLM is and the token to call it with, from the settings sheet. */
+interface Connection {
+  url: string;
+  token: string;
+  maxWait: number;
+}
+
+/** The settings sheet as column A label (lower case) → column B text; undefined without it. */
+function readSettingsSheet(workbook: ExcelScript.Workbook): { [label: string]: string } | undefined {
+  const sheet = workbook.getWorksheet(SETTINGS_SHEET);
+  if (!sheet) {
+    return undefined;
+  }
+  const found: { [label: string]: string } = {};
+  const used = sheet.getUsedRange(true);
+  if (used) {
+    const rows = sheet.getRangeByIndexes(0, 0, used.getRowIndex() + used.getRowCount(), 2).getValues();
+    for (const row of rows) {
+      const label = String(row[0]).trim().toLowerCase();
+      if (label) {
+        found[label] = String(row[1]).trim();
+      }
+    }
+  }
+  return found;
+}
+
+function connectionFrom(found: { [label: string]: string }): Connection {
+  const wait = Number(found["max wait (seconds)"] || String(DEFAULT_MAX_WAIT));
+  return {
+    url: (found["api url"] || "").replace(/\/+$/, ""),
+    token: found["token"] || "",
+    maxWait: wait >= 0 ? wait : DEFAULT_MAX_WAIT,
+  };
+}
+
+/** Writes `value` beside `label` on the settings sheet, adding the row when it is missing. */
+function writeSetting(workbook: ExcelScript.Workbook, label: string, value: string): void {
+  const sheet = workbook.getWorksheet(SETTINGS_SHEET);
+  if (!sheet) {
+    return;
+  }
+  const used = sheet.getUsedRange(true);
+  const count = used ? used.getRowIndex() + used.getRowCount() : 0;
+  const labels = count > 0 ? sheet.getRangeByIndexes(0, 0, count, 1).getValues() : [];
+  let row = labels.findIndex((cells) => String(cells[0]).trim().toLowerCase() === label.toLowerCase());
+  if (row < 0) {
+    row = count;
+    sheet.getRangeByIndexes(row, 0, 1, 1).setValue(label);
+  }
+  sheet.getRangeByIndexes(row, 1, 1, 1).setValue(value);
+}
+
+function setStatus(workbook: ExcelScript.Workbook, message: string): void {
+  writeSetting(workbook, "Status", message);
+}
+
+/**
+ * One call to FlaskLLM with the token. A 5xx answer is tried again MAX_SERVER_RETRIES times; a
+ * 429 is waited out as Retry-After asks when that is within Max wait and the request (which
+ * counts `cost` against the rate limit) fits the limit at all. Anything else is returned.
+ */
+async function call(connection: Connection, method: string, path: string, body?: string, cost: number = 1): Promise<Answer> {
+  let waits = 0;
+  for (let attempt = 1; ; attempt++) {
+    const answer = await fetchOnce(connection, method, path, body);
+    if (answer.status === 429 && (answer.limit <= 0 || cost <= answer.limit) && waits < MAX_RATE_LIMITED_WAITS) {
+      const wait = answer.retryAfter > 0 ? answer.retryAfter : DEFAULT_RETRY_AFTER;
+      if (wait > connection.maxWait) {
+        return answer;
+      }
+      waits++;
+      console.log(`Rate limited (429): waiting ${wait} s as Retry-After asks, then going on.`);
+      await sleep(wait * 1000);
+      continue;
+    }
+    if (answer.status >= 500 && attempt <= MAX_SERVER_RETRIES) {
+      console.log(`Server error ${answer.status}: trying again in ${(attempt * SERVER_RETRY_PAUSE_MS) / 1000} s.`);
+      await sleep(attempt * SERVER_RETRY_PAUSE_MS);
+      continue;
+    }
+    return answer;
+  }
+}
+
+async function fetchOnce(connection: Connection, method: string, path: string, body?: string): Promise<Answer> {
+  const url = connection.url + path;
+  const headers: { [name: string]: string } = { "X-API-Token": connection.token };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+  }
+  try {
+    const response = await fetch(url, { method: method, headers: headers, body: body });
+    return {
+      status: response.status,
+      text: await response.text(),
+      retryAfter: Number(response.headers.get("Retry-After") || "0"),
+      limit: Number(response.headers.get("X-RateLimit-Limit") || "0"),
+      requestId: response.headers.get("X-Request-ID") || "",
+    };
+  } catch (error) {
+    return {
+      status: 0, retryAfter: 0, limit: 0, requestId: "",
+      text: `could not reach ${url}: ${error}. Check API URL (https) and that the server allows this origin (ALLOWED_ORIGINS).`,
+    };
+  }
+}
+
+/**
+ * POSTs `items` to a batch-shaped endpoint (`body` makes each request), `chunkSize` at a time.
+ * A chunk refused as too large (413) goes again in halves; one larger than the rate limit
+ * allows at once (429 with X-RateLimit-Limit, when the endpoint counts each item) in pieces of
+ * that size. Every other final answer goes to `handle`. Returns why it stopped early ("" when it
+ * did not): the server not reached, the token refused (401/403), or a Retry-After past Max wait.
+ */
+async function postInChunks<T>(connection: Connection, path: string, items: T[], chunkSize: number,
+                               body: (chunk: T[]) => string, countsEachItem: boolean,
+                               handle: (chunk: T[], answer: Answer) => void): Promise<string> {
+  const queue: T[][] = [];
+  for (let i = 0; i < items.length; i += chunkSize) {
+    queue.push(items.slice(i, i + chunkSize));
+  }
+  while (queue.length > 0) {
+    const chunk = queue.shift() as T[];
+    const answer = await call(connection, "POST", path, body(chunk), countsEachItem ? chunk.length : 1);
+    if (answer.status === 413 && chunk.length > 1) {
+      const half = Math.ceil(chunk.length / 2);
+      queue.unshift(chunk.slice(0, half), chunk.slice(half));
+      continue;
+    }
+    if (answer.status === 429 && countsEachItem && answer.limit > 0 && chunk.length > answer.limit) {
+      for (let i = chunk.length; i > 0; i -= answer.limit) {
+        queue.unshift(chunk.slice(Math.max(0, i - answer.limit), i));
+      }
+      continue;
+    }
+    if (answer.status === 429) {
+      const wait = answer.retryAfter > 0 ? answer.retryAfter : DEFAULT_RETRY_AFTER;
+      return `rate limited for ${wait} s, longer than Max wait (${connection.maxWait} s): ${problemDetail(answer)}`;
+    }
+    handle(chunk, answer);
+    if (answer.status === 0 || answer.status === 401 || answer.status === 403) {
+      return describeAnswer(answer);
+    }
+  }
+  return "";
+}
+
+/** A failed answer as one line: its status, and the problem's code and detail. */
+function describeAnswer(answer: Answer): string {
+  if (answer.status === 0) {
+    return answer.text;
+  }
+  if (answer.status === 401) {
+    return "401 UNAUTHORIZED: the server refused the token; check Token on the FlaskLLM sheet.";
+  }
+  return `${answer.status} ${problemDetail(answer)}`;
+}
+
+function problemDetail(answer: Answer): string {
+  try {
+    const problem: Problem = JSON.parse(answer.text);
+    if (problem && problem.code) {
+      return `${problem.code}: ${problem.detail}`;
+    }
+  } catch (error) {
+    // not JSON: an HTML error page from a proxy, say; its first characters follow
+  }
+  return answer.text.slice(0, 200);
+}
+
+function describeProblem(status: number, problem?: Problem): string {
+  return problem ? `${status} ${problem.code}: ${problem.detail}` : `${status}`;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise<void>((resolve) => setTimeout(resolve, ms));
 }
+// ---- End of the shared prelude. ----
 
 // ---- FlaskLLM API types, generated from spec/openapi.yaml. Do not edit. ----
 interface components {
@@ -238,6 +388,46 @@ interface components {
             status: number;
             result?: components["schemas"]["ProcessResult"];
             error?: components["schemas"]["Problem"];
+        };
+        Estimate: {
+            results: components["schemas"]["EstimateItem"][];
+            totals: components["schemas"]["EstimateTotals"];
+            budget: components["schemas"]["BudgetStatus"];
+            within_budget: boolean | null;
+            within_quota: boolean | null;
+        };
+        EstimateItem: {
+            index: number;
+            status: number;
+            cached?: boolean;
+            duplicate_of?: number | null;
+            provider?: string;
+            model?: string;
+            template_version?: string;
+            input_tokens?: number;
+            tokenizer?: "tiktoken" | "estimate";
+            output_tokens?: components["schemas"]["TokenRange"];
+            cost_usd?: components["schemas"]["CostRange"];
+            error?: components["schemas"]["Problem"];
+        };
+        EstimateTotals: {
+            items: number;
+            valid: number;
+            failed: number;
+            cached: number;
+            to_run: number;
+            unpriced: number;
+            input_tokens: number;
+            output_tokens: components["schemas"]["TokenRange"];
+            cost_usd: components["schemas"]["CostRange"];
+        };
+        TokenRange: {
+            low: number;
+            high: number;
+        };
+        CostRange: {
+            low: number | null;
+            high: number | null;
         };
         Usage: {
             input_tokens: number;
@@ -406,4 +596,5 @@ type TemplateListResponse = components["schemas"]["TemplateList"];
 type UsageReport = components["schemas"]["UsageReport"];
 type UsageLine = components["schemas"]["UsageLine"];
 type BudgetStatus = components["schemas"]["BudgetStatus"];
+type EstimateResponse = components["schemas"]["Estimate"];
 // ---- End of the generated types. ----

@@ -49,6 +49,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["estimate.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -389,6 +405,46 @@ export interface components {
             status: number;
             result?: components["schemas"]["ProcessResult"];
             error?: components["schemas"]["Problem"];
+        };
+        Estimate: {
+            results: components["schemas"]["EstimateItem"][];
+            totals: components["schemas"]["EstimateTotals"];
+            budget: components["schemas"]["BudgetStatus"];
+            within_budget: boolean | null;
+            within_quota: boolean | null;
+        };
+        EstimateItem: {
+            index: number;
+            status: number;
+            cached?: boolean;
+            duplicate_of?: number | null;
+            provider?: string;
+            model?: string;
+            template_version?: string;
+            input_tokens?: number;
+            tokenizer?: "tiktoken" | "estimate";
+            output_tokens?: components["schemas"]["TokenRange"];
+            cost_usd?: components["schemas"]["CostRange"];
+            error?: components["schemas"]["Problem"];
+        };
+        EstimateTotals: {
+            items: number;
+            valid: number;
+            failed: number;
+            cached: number;
+            to_run: number;
+            unpriced: number;
+            input_tokens: number;
+            output_tokens: components["schemas"]["TokenRange"];
+            cost_usd: components["schemas"]["CostRange"];
+        };
+        TokenRange: {
+            low: number;
+            high: number;
+        };
+        CostRange: {
+            low: number | null;
+            high: number | null;
         };
         Usage: {
             input_tokens: number;
@@ -773,6 +829,37 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    "estimate.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Estimate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];

@@ -1,29 +1,36 @@
 // FlaskLLM ▸ Process selection (an Office Script for Excel's Automate tab).
 //
-// Sends every non-empty cell of the selected range through FlaskLLM's batch endpoint
-// (POST /api/v1/webhook/batch), a chunk of cells per request, and writes each result into the
-// column right of the selection (or the "Output column" of the FlaskLLM sheet). Sentiment
-// fills two columns (label, score); keywords and entities are joined into one cell. A cell that
-// fails gets a readable "ERROR …" text and the others go on; cells whose result is already
-// there are skipped unless "Redo processed cells" is yes (cells with an ERROR are redone).
+// First asks FlaskLLM what the selected cells would cost (POST /api/v1/estimate: no provider is
+// called). Above "Confirm above (USD)" on the FlaskLLM sheet it writes the estimate there and
+// stops: set "Confirm" to yes and run it again. Otherwise, or when confirmed, it sends every
+// non-empty cell through the batch endpoint (POST /api/v1/webhook/batch), a chunk of cells per
+// request, and writes each result into the column right of the selection (or the "Output
+// column"). Sentiment fills two columns (label, score); keywords and entities are joined into
+// one cell. A cell that fails gets a readable "ERROR …" text and the others go on; cells whose
+// result is already there are skipped unless "Redo processed cells" is yes (ERROR cells are
+// redone). Each processed cell gets a row on the "FlaskLLM log" sheet: where, when, request id,
+// provider, model, template version, cached, tokens, cost and status (never the token).
 //
 // Settings (URL, token, type…) come from the "FlaskLLM" sheet that the Setup script creates:
 // never put a token in a script.
 
-const SETTINGS_SHEET = "FlaskLLM";
+const LOG_SHEET = "FlaskLLM log";
+const LOG_HEADER = ["Cell", "Time (UTC)", "Request ID", "Provider", "Model", "Template version", "Cached",
+  "Input tokens", "Output tokens", "Cost (USD)", "Status", "Code"];
 const ERROR_PREFIX = "ERROR";
-const MAX_SERVER_RETRIES = 2; // a 5xx answer is retried this many times before the cells fail
+const DEFAULT_CONFIRM_ABOVE = 0.5; // USD
+const YES = ["yes", "true", "1", "y"];
 
 interface Settings {
-  url: string;
-  token: string;
+  connection: Connection;
   type: ProcessingType;
   language: string;
   source: string;
   outputColumn: string;
   redo: boolean;
   chunkSize: number;
-  maxWait: number;
+  confirmAbove: number;
+  confirm: boolean;
 }
 
 /** One cell to process: where it is in the selection, and its text. */
@@ -33,23 +40,31 @@ interface Job {
   text: string;
 }
 
-/** An HTTP answer, reduced to what the script needs. */
-interface Answer {
-  status: number;
-  text: string;
-  retryAfter: number;
-  limit: number;
+/** What the estimate says about the cells to process, added up over its requests. */
+interface Totals {
+  cells: number;
+  cached: number;
+  low: number | null;
+  high: number | null;
 }
 
 async function main(workbook: ExcelScript.Workbook): Promise<void> {
-  const settings = readSettings(workbook);
-  if (!settings) {
+  const found = readSettingsSheet(workbook);
+  if (!found) {
     console.log(`No "${SETTINGS_SHEET}" sheet: run the FlaskLLM Setup script first.`);
     return;
   }
-  if (!settings.url || !settings.token) {
+  const settings = processSettings(found);
+  if (!settings.connection.url || !settings.connection.token) {
     setStatus(workbook, "ERROR: fill in API URL and Token on this sheet (run Setup to check them).");
     console.log("API URL or Token is empty on the FlaskLLM sheet.");
+    return;
+  }
+  // Microsoft: getSelectedRange() throws when the selection has several areas.
+  const areas = workbook.getSelectedRanges();
+  if (areas.getAreaCount() > 1) {
+    setStatus(workbook, `ERROR: the selection has ${areas.getAreaCount()} areas (${areas.getAddress()}); ` +
+      "select one rectangular range and run again.");
     return;
   }
   const selection = workbook.getSelectedRange();
@@ -87,93 +102,81 @@ async function main(workbook: ExcelScript.Workbook): Promise<void> {
     }
   }
   console.log(`FlaskLLM: ${jobs.length} cells to process as ${settings.type} (${skipped} already done) → ${output.getAddress()}`);
+  const body = (chunk: Job[]) => JSON.stringify(batchRequest(settings, chunk));
+
+  if (!settings.confirm && jobs.length > 0) {
+    const totals: Totals = { cells: jobs.length, cached: 0, low: 0, high: 0 };
+    let refused = "";
+    const stopped = await postInChunks(settings.connection, "/api/v1/estimate", jobs, settings.chunkSize, body, false,
+      (chunk, answer) => {
+        if (answer.status === 413 && chunk.length === 1) {
+          return; // one cell too large for any request: it fails alone when the run sends it, at no cost
+        }
+        if (answer.status !== 200) {
+          refused = describeAnswer(answer);
+          return;
+        }
+        addEstimate(totals, JSON.parse(answer.text));
+      });
+    if (stopped || refused) {
+      setStatus(workbook, `ERROR: no estimate (${stopped || refused}); nothing was processed. ` +
+        "Set Confirm to yes to process without one.");
+      return;
+    }
+    const summary = describeEstimate(totals);
+    writeSetting(workbook, "Estimate", summary);
+    console.log(`Estimate: ${summary}`);
+    if (totals.high === null || totals.high > settings.confirmAbove) {
+      const why = totals.high === null ? "its cost is unknown" : `above Confirm above (${settings.confirmAbove} USD)`;
+      setStatus(workbook, `STOPPED before processing: ${summary}, ${why}. Set Confirm to yes and run again to process.`);
+      return;
+    }
+  }
+  if (settings.confirm) {
+    writeSetting(workbook, "Confirm", "no"); // one confirmation, one run
+  }
 
   let done = 0;
   let failed = 0;
-  let stopped = "";
-  const write = (job: Job, cells: ExcelScript.CellValue[]) => {
+  let sent = 0;
+  const log: Cell[][] = [];
+  const write = (job: Job, cells: Cell[]) => {
     for (let i = 0; i < width; i++) {
       results[job.row][job.column * width + i] = i < cells.length ? cells[i] : "";
     }
   };
-  const fail = (job: Job, message: string) => {
+  const address = (job: Job) => selection.getCell(job.row, job.column).getAddress();
+  const fail = (job: Job, message: string, requestId: string, status: number, code: string) => {
     write(job, [`${ERROR_PREFIX} ${message}`]);
+    log.push([address(job), new Date().toISOString(), requestId, "", "", "", false, "", "", "", status, code]);
     failed++;
   };
-
-  // Chunks wait in a queue: a chunk refused as too large (413) or larger than the rate limit
-  // allows at once (429) goes back as smaller chunks.
-  const queue: Job[][] = [];
-  for (let i = 0; i < jobs.length; i += settings.chunkSize) {
-    queue.push(jobs.slice(i, i + settings.chunkSize));
-  }
-  let serverRetries = 0;
-  let sent = 0;
-  while (queue.length > 0 && !stopped) {
-    const chunk = queue.shift() as Job[];
-    const request: BatchTextsRequest = { texts: chunk.map((job) => job.text), type: settings.type };
-    if (settings.source) {
-      request.source = settings.source as BatchTextsRequest["source"];
-    }
-    if (settings.language) {
-      request.language = settings.language;
-    }
-    const answer = await post(`${settings.url}/api/v1/webhook/batch`, settings.token, JSON.stringify(request));
-    if (answer.status === 200) {
-      serverRetries = 0;
-      const batch: BatchResponse = JSON.parse(answer.text);
-      for (const item of batch.results) {
-        const job = chunk[item.index];
-        if (item.status === 200 && item.result) {
-          write(job, cellsFor(settings.type, item.result));
-          done++;
-        } else {
-          fail(job, describeProblem(item.status, item.error));
+  const stopped = await postInChunks(settings.connection, "/api/v1/webhook/batch", jobs, settings.chunkSize, body, true,
+    (chunk, answer) => {
+      if (answer.status === 200) {
+        const batch: BatchResponse = JSON.parse(answer.text);
+        for (const item of batch.results) {
+          const job = chunk[item.index];
+          if (item.status === 200 && item.result) {
+            write(job, cellsFor(settings.type, item.result));
+            log.push(logRow(address(job), item.result));
+            done++;
+          } else {
+            fail(job, describeProblem(item.status, item.error), `${answer.requestId}-${item.index}`, item.status,
+              item.error ? item.error.code : "");
+          }
+        }
+      } else {
+        for (const job of chunk) {
+          fail(job, describeAnswer(answer), answer.requestId, answer.status, answer.status ? problemCode(answer) : "UNREACHABLE");
         }
       }
-    } else if (answer.status === 413 && chunk.length > 1) {
-      const half = Math.ceil(chunk.length / 2);
-      queue.unshift(chunk.slice(0, half), chunk.slice(half));
-      continue;
-    } else if (answer.status === 429 && answer.limit > 0 && chunk.length > answer.limit) {
-      // The whole batch counts against the limit: send no more at once than it allows.
-      for (let i = chunk.length; i > 0; i -= answer.limit) {
-        queue.unshift(chunk.slice(Math.max(0, i - answer.limit), i));
-      }
-      continue;
-    } else if (answer.status === 429) {
-      const wait = answer.retryAfter > 0 ? answer.retryAfter : 5;
-      if (wait > settings.maxWait) {
-        stopped = `rate limited for ${wait} s, longer than Max wait (${settings.maxWait} s): ${problemDetail(answer)}`;
-        break;
-      }
-      console.log(`Rate limited (429): waiting ${wait} s as Retry-After asks, then going on.`);
-      await sleep(wait * 1000);
-      queue.unshift(chunk);
-      continue;
-    } else if (answer.status >= 500 && serverRetries < MAX_SERVER_RETRIES) {
-      serverRetries++;
-      console.log(`Server error ${answer.status}: trying again in ${serverRetries / 2} s.`);
-      await sleep(serverRetries * 500); // the server already retried its provider: a short pause
-      queue.unshift(chunk);
-      continue;
-    } else if (answer.status === 0 || answer.status === 401 || answer.status === 403) {
-      stopped = answer.status === 0 ? answer.text : describeAnswer(answer);
-      for (const job of chunk) {
-        fail(job, stopped);
-      }
-    } else {
-      // 413 for one cell, another 4xx, or a 5xx after retries: these cells fail, the rest go on.
-      serverRetries = 0;
-      for (const job of chunk) {
-        fail(job, describeAnswer(answer));
-      }
-    }
-    sent += chunk.length;
-    output.setValues(results);
-    console.log(`Progress: ${sent}/${jobs.length} cells (${done} done, ${failed} failed).`);
-  }
+      sent += chunk.length;
+      output.setValues(results);
+      console.log(`Progress: ${sent}/${jobs.length} cells (${done} done, ${failed} failed).`);
+    });
   output.setValues(results);
+  appendLog(workbook, log);
 
   const left = jobs.length - done - failed;
   let status = `${new Date().toISOString()}: ${done} done, ${failed} failed, ${skipped} skipped`;
@@ -184,8 +187,66 @@ async function main(workbook: ExcelScript.Workbook): Promise<void> {
   console.log(status);
 }
 
+function batchRequest(settings: Settings, chunk: Job[]): BatchTextsRequest {
+  const request: BatchTextsRequest = { texts: chunk.map((job) => job.text), type: settings.type };
+  if (settings.source) {
+    request.source = settings.source as BatchTextsRequest["source"];
+  }
+  if (settings.language) {
+    request.language = settings.language;
+  }
+  return request;
+}
+
+function addEstimate(totals: Totals, estimate: EstimateResponse): void {
+  totals.cached += estimate.totals.cached;
+  const low = estimate.totals.cost_usd.low;
+  const high = estimate.totals.cost_usd.high;
+  totals.low = totals.low === null || low === null ? null : totals.low + low;
+  totals.high = totals.high === null || high === null ? null : totals.high + high;
+}
+
+function describeEstimate(totals: Totals): string {
+  const usd = (value: number) => `$${value.toFixed(value > 0 && value < 0.01 ? 6 : 2)}`; // cents, or micro-dollars when less
+  const cost = totals.low === null || totals.high === null
+    ? "cost unknown (a model without a price)" : `${usd(totals.low)} to ${usd(totals.high)}`;
+  return `${totals.cells} cells, ${totals.cached} cached (free), ${cost}`;
+}
+
+/** One "FlaskLLM log" row for a processed cell: where, when and what answered it. */
+function logRow(address: string, result: ProcessResult): Cell[] {
+  const cost = result.usage.cost_usd;
+  return [address, new Date().toISOString(), result.request_id, result.provider, result.model,
+    result.template_version || "", result.cached, result.usage.input_tokens, result.usage.output_tokens,
+    cost === null || cost === undefined ? "unknown" : cost, 200, ""];
+}
+
+function appendLog(workbook: ExcelScript.Workbook, rows: Cell[][]): void {
+  if (rows.length === 0) {
+    return;
+  }
+  let sheet = workbook.getWorksheet(LOG_SHEET);
+  if (!sheet) {
+    sheet = workbook.addWorksheet(LOG_SHEET);
+    sheet.getRangeByIndexes(0, 0, 1, LOG_HEADER.length).setValues([LOG_HEADER]);
+    sheet.getRangeByIndexes(0, 0, 1, LOG_HEADER.length).getFormat().getFont().setBold(true);
+  }
+  const used = sheet.getUsedRange(true);
+  const next = used ? used.getRowIndex() + used.getRowCount() : 0;
+  sheet.getRangeByIndexes(next, 0, rows.length, LOG_HEADER.length).setValues(rows);
+}
+
+function problemCode(answer: Answer): string {
+  try {
+    const problem: Problem = JSON.parse(answer.text);
+    return problem && problem.code ? problem.code : "";
+  } catch (error) {
+    return ""; // not a problem document: the status says what there is to say
+  }
+}
+
 /** The cells for one result: typed data where a spreadsheet wants it split or joined. */
-function cellsFor(type: ProcessingType, result: ProcessResult): ExcelScript.CellValue[] {
+function cellsFor(type: ProcessingType, result: ProcessResult): Cell[] {
   const data = result.data;
   if (type === "sentiment" && !Array.isArray(data) && "label" in data) {
     const sentiment = data as SentimentData;
@@ -198,52 +259,6 @@ function cellsFor(type: ProcessingType, result: ProcessResult): ExcelScript.Cell
     return [(data as EntitiesData).map((entity) => `${entity.text} (${entity.type})`).join("; ")];
   }
   return [result.summary];
-}
-
-/** POST with the token; network failures come back as status 0 with a message. */
-async function post(url: string, token: string, body: string): Promise<Answer> {
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-API-Token": token },
-      body: body,
-    });
-    return {
-      status: response.status,
-      text: await response.text(),
-      retryAfter: Number(response.headers.get("Retry-After") || "0"),
-      limit: Number(response.headers.get("X-RateLimit-Limit") || "0"),
-    };
-  } catch (error) {
-    return { status: 0, text: `could not reach ${url}: ${error}`, retryAfter: 0, limit: 0 };
-  }
-}
-
-function describeAnswer(answer: Answer): string {
-  if (answer.status === 401) {
-    return "401 UNAUTHORIZED: the server refused the token; check Token on the FlaskLLM sheet.";
-  }
-  return `${answer.status} ${problemDetail(answer)}`;
-}
-
-function problemDetail(answer: Answer): string {
-  try {
-    const problem: Problem = JSON.parse(answer.text);
-    if (problem && problem.code) {
-      return `${problem.code}: ${problem.detail}`;
-    }
-  } catch (error) {
-    // not JSON: an HTML error page from a proxy, say
-  }
-  return answer.text.slice(0, 200);
-}
-
-function describeProblem(status: number, problem?: Problem): string {
-  return problem ? `${status} ${problem.code}: ${problem.detail}` : `${status}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise<void>((resolve) => setTimeout(resolve, ms));
 }
 
 /** "D" → 3, "AA" → 26; -1 when it is not a column letter. */
@@ -259,47 +274,19 @@ function columnIndex(letters: string): number {
   return index - 1;
 }
 
-function readSettings(workbook: ExcelScript.Workbook): Settings | undefined {
-  const sheet = workbook.getWorksheet(SETTINGS_SHEET);
-  if (!sheet) {
-    return undefined;
-  }
-  const used = sheet.getUsedRange(true);
-  const found: { [label: string]: string } = {};
-  if (used) {
-    const rows = sheet.getRangeByIndexes(0, 0, used.getRowIndex() + used.getRowCount(), 2).getValues();
-    for (const row of rows) {
-      found[String(row[0]).trim().toLowerCase()] = String(row[1]).trim();
-    }
-  }
+function processSettings(found: { [label: string]: string }): Settings {
   const get = (label: string, fallback: string) => found[label] || fallback;
   const chunk = Math.floor(Number(get("chunk size", "50")));
-  const wait = Number(get("max wait (seconds)", "120"));
+  const above = Number(get("confirm above (usd)", String(DEFAULT_CONFIRM_ABOVE)));
   return {
-    url: get("api url", "").replace(/\/+$/, ""),
-    token: get("token", ""),
+    connection: connectionFrom(found),
     type: get("default type", "summary").toLowerCase() as ProcessingType,
     language: get("language", "").toLowerCase(),
     source: get("source", "excel").toLowerCase(),
     outputColumn: get("output column", ""),
-    redo: ["yes", "true", "1", "y"].indexOf(get("redo processed cells", "no").toLowerCase()) >= 0,
+    redo: YES.indexOf(get("redo processed cells", "no").toLowerCase()) >= 0,
     chunkSize: chunk > 0 ? chunk : 50,
-    maxWait: wait >= 0 ? wait : 120,
+    confirmAbove: isNaN(above) || above < 0 ? DEFAULT_CONFIRM_ABOVE : above,
+    confirm: YES.indexOf(get("confirm", "no").toLowerCase()) >= 0,
   };
-}
-
-function setStatus(workbook: ExcelScript.Workbook, message: string): void {
-  const sheet = workbook.getWorksheet(SETTINGS_SHEET);
-  if (!sheet) {
-    return;
-  }
-  const used = sheet.getUsedRange(true);
-  const count = used ? used.getRowIndex() + used.getRowCount() : 0;
-  const labels = count > 0 ? sheet.getRangeByIndexes(0, 0, count, 1).getValues() : [];
-  let row = labels.findIndex((cells) => String(cells[0]).trim().toLowerCase() === "status");
-  if (row < 0) {
-    row = count;
-    sheet.getRangeByIndexes(row, 0, 1, 1).setValue("Status");
-  }
-  sheet.getRangeByIndexes(row, 1, 1, 1).setValue(message);
 }

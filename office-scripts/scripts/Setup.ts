@@ -9,7 +9,6 @@
 // it, so use a token of your own (`flaskllm tokens create NAME`) and revoke it when you share
 // the workbook.
 
-const SETTINGS_SHEET = "FlaskLLM";
 const URL_PLACEHOLDER = "https://your-flaskllm-server.example.com";
 
 // [label, default value, note]; scripts find a setting by its label in column A.
@@ -23,6 +22,9 @@ const SETTINGS: [string, string, string][] = [
   ["Redo processed cells", "no", "yes: process again the cells whose result is already filled in."],
   ["Chunk size", "50", "Cells sent in one request (at most the server's BATCH_MAX_ITEMS)."],
   ["Max wait (seconds)", "120", "Longest Retry-After a script waits out when rate limited (429)."],
+  ["Confirm above (USD)", "0.50", "Process selection asks first when its estimate is above this many dollars."],
+  ["Confirm", "no", "yes: process the next selection whatever its estimate (then back to no)."],
+  ["Estimate", "", "Written by Process selection: cells, cached cells and the cost range in USD."],
   ["Status", "", "Written by the FlaskLLM scripts."],
 ];
 
@@ -37,8 +39,8 @@ async function main(workbook: ExcelScript.Workbook): Promise<void> {
   if (!sheet) {
     sheet = workbook.addWorksheet(SETTINGS_SHEET);
   }
-  const values = readTable(sheet);
-  const rows: ExcelScript.CellValue[][] = [["Setting", "Value", "Notes"]];
+  const values = readSettingsSheet(workbook) || {};
+  const rows: string[][] = [["Setting", "Value", "Notes"]];
   for (const [label, fallback, note] of SETTINGS) {
     const kept = values[label.toLowerCase()];
     rows.push([label, kept === undefined ? fallback : kept, note]);
@@ -48,13 +50,12 @@ async function main(workbook: ExcelScript.Workbook): Promise<void> {
   sheet.getRangeByIndexes(0, 0, 1, 3).getFormat().getFont().setBold(true);
   table.getFormat().autofitColumns();
 
-  const url = String(rows[1][1]).trim();
-  const token = String(rows[2][1]).trim();
+  const connection = connectionFrom(readSettingsSheet(workbook) || {});
   let status: string;
-  if (!url || url === URL_PLACEHOLDER || !token) {
+  if (!connection.url || connection.url === URL_PLACEHOLDER || !connection.token) {
     status = "Fill in API URL and Token, then run Setup again to check the connection.";
   } else {
-    const check = await checkConnection(url, token);
+    const check = await checkConnection(connection);
     status = (check.ok ? "OK: " : "ERROR: ") + check.message;
   }
   const statusRow = SETTINGS.length; // the last setting; row 0 holds the headers
@@ -65,52 +66,28 @@ async function main(workbook: ExcelScript.Workbook): Promise<void> {
   console.log(`FlaskLLM settings ${created ? "created" : "updated"} on sheet "${SETTINGS_SHEET}". ${status}`);
 }
 
-/** Column A label (lower case) → column B value, for the rows already on the sheet. */
-function readTable(sheet: ExcelScript.Worksheet): { [label: string]: ExcelScript.CellValue } {
-  const found: { [label: string]: ExcelScript.CellValue } = {};
-  const used = sheet.getUsedRange(true);
-  if (!used) {
-    return found;
-  }
-  // Columns A and B, from row 1 to the last used row.
-  const ab = sheet.getRangeByIndexes(0, 0, used.getRowIndex() + used.getRowCount(), 2).getValues();
-  for (const row of ab) {
-    const label = String(row[0]).trim().toLowerCase();
-    if (label && row.length > 1) {
-      found[label] = row[1];
-    }
-  }
-  return found;
-}
-
 /** Health needs no token; the template list does, so it tells whether the token is accepted. */
-async function checkConnection(baseUrl: string, token: string): Promise<ConnectionCheck> {
-  const base = baseUrl.replace(/\/+$/, "");
-  try {
-    const health = await fetch(`${base}/api/v1/health`);
-    if (health.status !== 200 && health.status !== 503) {
-      return { ok: false, message: `${base}/api/v1/health answered ${health.status}: is API URL a FlaskLLM server?` };
-    }
-    const info: HealthResponse = await health.json();
-    const templates = await fetch(`${base}/api/v1/templates`, { headers: { "X-API-Token": token } });
-    if (templates.status === 401) {
-      return { ok: false, message: "the server refused the token (401): check Token." };
-    }
-    if (templates.status === 429) {
-      return { ok: false, message: `rate limited (429): retry in ${templates.headers.get("Retry-After") || "a few"} seconds.` };
-    }
-    if (templates.status !== 200) {
-      const problem: Problem = await templates.json();
-      return { ok: false, message: `${templates.status} ${problem.code}: ${problem.detail}` };
-    }
-    const list: TemplateListResponse = await templates.json();
-    const state = info.status === "ok" ? "healthy" : `degraded (${info.status})`;
-    return {
-      ok: true,
-      message: `connected to FlaskLLM ${info.version}, provider ${info.provider}, ${state}; ` +
-        `token accepted; ${list.templates.length} templates.`,
-    };
-  } catch (error) {
-    return { ok: false, message: `could not reach ${base}: ${error}. Check API URL (https) and that the server allows this origin (ALLOWED_ORIGINS=*).` };
+async function checkConnection(connection: Connection): Promise<ConnectionCheck> {
+  const health = await call(connection, "GET", "/api/v1/health");
+  if (health.status === 0) {
+    return { ok: false, message: health.text };
   }
+  if (health.status !== 200 && health.status !== 503) {
+    return { ok: false, message: `${connection.url}/api/v1/health answered ${health.status}: is API URL a FlaskLLM server?` };
+  }
+  const info: HealthResponse = JSON.parse(health.text);
+  const templates = await call(connection, "GET", "/api/v1/templates");
+  if (templates.status === 401) {
+    return { ok: false, message: "the server refused the token (401): check Token." };
+  }
+  if (templates.status !== 200) {
+    return { ok: false, message: describeAnswer(templates) };
+  }
+  const list: TemplateListResponse = JSON.parse(templates.text);
+  const state = info.status === "ok" ? "healthy" : `degraded (${info.status})`;
+  return {
+    ok: true,
+    message: `connected to FlaskLLM ${info.version}, provider ${info.provider}, ${state}; ` +
+      `token accepted; ${list.templates.length} templates.`,
+  };
 }

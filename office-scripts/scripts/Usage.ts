@@ -7,28 +7,15 @@
 //
 // The report's shape is the spec's UsageReport (office-scripts/generated/api.ts).
 
-const SETTINGS_SHEET = "FlaskLLM";
 const USAGE_SHEET = "FlaskLLM usage";
-const MAX_TRIES = 3; // 429 and 5xx answers are tried again, at most this many times in all
 
 async function main(workbook: ExcelScript.Workbook): Promise<void> {
-  const settings = workbook.getWorksheet(SETTINGS_SHEET);
-  if (!settings) {
+  const found = readSettingsSheet(workbook);
+  if (!found) {
     console.log(`No "${SETTINGS_SHEET}" sheet: run the FlaskLLM Setup script first.`);
     return;
   }
-  const found: { [label: string]: string } = {};
-  const used = settings.getUsedRange(true);
-  if (used) {
-    const rows = settings.getRangeByIndexes(0, 0, used.getRowIndex() + used.getRowCount(), 2).getValues();
-    for (const row of rows) {
-      found[String(row[0]).trim().toLowerCase()] = String(row[1]).trim();
-    }
-  }
-  const url = (found["api url"] || "").replace(/\/+$/, "");
-  const token = found["token"] || "";
-  const maxWait = Number(found["max wait (seconds)"] || "120");
-
+  const connection = connectionFrom(found);
   let sheet = workbook.getWorksheet(USAGE_SHEET);
   if (!sheet) {
     sheet = workbook.addWorksheet(USAGE_SHEET);
@@ -37,66 +24,29 @@ async function main(workbook: ExcelScript.Workbook): Promise<void> {
   if (previous) {
     previous.clear();
   }
-  if (!url || !token) {
+  if (!connection.url || !connection.token) {
     writeMessage(sheet, "ERROR: fill in API URL and Token on the FlaskLLM sheet (run Setup to check them).");
     return;
   }
-
-  for (let attempt = 1; ; attempt++) {
-    let response: Response;
-    try {
-      response = await fetch(`${url}/api/v1/usage`, { headers: { "X-API-Token": token } });
-    } catch (error) {
-      writeMessage(sheet, `ERROR: could not reach ${url}: ${error}`);
-      return;
-    }
-    if (response.status === 200) {
-      const report: UsageReport = await response.json();
-      writeReport(sheet, report);
-      console.log(`Usage from ${report.from} to ${report.to}: ${report.totals.requests} requests.`);
-      return;
-    }
-    const text = await response.text();
-    const wait = Number(response.headers.get("Retry-After") || "5");
-    if (response.status === 429 && attempt < MAX_TRIES && wait <= maxWait) {
-      console.log(`Rate limited (429): waiting ${wait} s as Retry-After asks, then trying again.`);
-      await sleep(wait * 1000);
-      continue;
-    }
-    if (response.status >= 500 && attempt < MAX_TRIES) {
-      console.log(`Server error ${response.status}: trying again in ${attempt / 2} s.`);
-      await sleep(attempt * 500);
-      continue;
-    }
-    writeMessage(sheet, `ERROR ${describe(response.status, text)}`);
+  const answer = await call(connection, "GET", "/api/v1/usage");
+  if (answer.status !== 200) {
+    const message = answer.status === 404
+      ? "404: this FlaskLLM server has no usage report (GET /api/v1/usage); ask its operator to upgrade."
+      : describeAnswer(answer);
+    writeMessage(sheet, `ERROR ${message}`);
     return;
   }
-}
-
-function describe(status: number, text: string): string {
-  if (status === 401) {
-    return "401 UNAUTHORIZED: the server refused the token; check Token on the FlaskLLM sheet.";
-  }
-  if (status === 404) {
-    return "404: this FlaskLLM server has no usage report (GET /api/v1/usage); ask its operator to upgrade.";
-  }
-  try {
-    const problem: Problem = JSON.parse(text);
-    if (problem && problem.code) {
-      return `${status} ${problem.code}: ${problem.detail}`;
-    }
-  } catch (error) {
-    // not JSON: an HTML error page from a proxy, say
-  }
-  return `${status} ${text.slice(0, 200)}`;
+  const report: UsageReport = JSON.parse(answer.text);
+  writeReport(sheet, report);
+  console.log(`Usage from ${report.from} to ${report.to}: ${report.totals.requests} requests.`);
 }
 
 function writeReport(sheet: ExcelScript.Worksheet, report: UsageReport): void {
-  const rows: ExcelScript.CellValue[][] = [];
-  const add = (cells: ExcelScript.CellValue[]) => {
+  const rows: Cell[][] = [];
+  const add = (cells: Cell[]) => {
     rows.push(cells);
   };
-  const counts = (line: UsageLine): ExcelScript.CellValue[] => [
+  const counts = (line: UsageLine): Cell[] => [
     line.requests, line.errors, line.cached, line.input_tokens, line.output_tokens,
     line.cost_usd === null ? "unknown" : line.cost_usd, line.unpriced,
   ];
@@ -105,7 +55,7 @@ function writeReport(sheet: ExcelScript.Worksheet, report: UsageReport): void {
     add([]);
     add([title]);
     add([column].concat(header));
-    lines.forEach((line) => add([line.key as ExcelScript.CellValue].concat(counts(line))));
+    lines.forEach((line) => add([line.key as Cell].concat(counts(line))));
   };
 
   add([`FlaskLLM usage of token "${report.token || ""}", ${report.from} to ${report.to} (UTC days)`]);
@@ -115,8 +65,8 @@ function writeReport(sheet: ExcelScript.Worksheet, report: UsageReport): void {
   group("By model", "Model", report.by_model);
   const budget: BudgetStatus | null = report.budget;
   if (budget) {
-    const limit = (value: number | null): ExcelScript.CellValue => (value === null ? "no limit" : value);
-    const left = (value: number | null): ExcelScript.CellValue => (value === null ? "" : value);
+    const limit = (value: number | null): Cell => (value === null ? "no limit" : value);
+    const left = (value: number | null): Cell => (value === null ? "" : value);
     add([]);
     add(["Budget"]);
     add(["Period", "Limit (USD)", "Spent (USD)", "Held (USD)", "Remaining (USD)", "Requests", "Request quota", "Requests left", "Resets at (UTC)"]);
@@ -148,6 +98,3 @@ function writeMessage(sheet: ExcelScript.Worksheet, message: string): void {
   console.log(message);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise<void>((resolve) => setTimeout(resolve, ms));
-}

@@ -7,7 +7,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import vm from "node:vm";
-import { HERE, countingFetch, startFailingServer, startServer, transpile } from "./helpers.mjs";
+import {
+  HERE, countingFetch, openAIEnv, startFailingServer, startOpenAIFake, startServer, transpile,
+} from "./helpers.mjs";
 import { buildAddin } from "../tools/build-addin.mjs";
 import { checkManifest } from "../tools/validate-manifest.mjs";
 
@@ -61,23 +63,31 @@ const CONTRACT = "Please send the signed contract to Dr. Jane Smith at jane.smit
 
 let server;
 let limited;
+let upstream; // the OpenAI fake
+let priced; // FlaskLLM, openai provider with gpt-4o-mini (priced) against the fake
+let unpriced; // the same with a model prices.json does not know
 
 before(async () => {
-  [server, limited] = await Promise.all([
+  upstream = await startOpenAIFake();
+  [server, limited, priced, unpriced] = await Promise.all([
     startServer({ MAX_BODY_BYTES: "6000" }),
     startServer({ RATE_LIMIT: "3/second" }),
+    startServer(openAIEnv(upstream)),
+    startServer({ ...openAIEnv(upstream), OPENAI_MODEL: "gpt-test" }),
   ]);
 });
 
 after(async () => {
-  await Promise.all([server && server.stop(), limited && limited.stop()]);
+  await Promise.all([server && server.stop(), limited && limited.stop(), priced && priced.stop(),
+    unpriced && unpriced.stop()]);
+  await (upstream && upstream.stop());
 });
 
 describe("custom functions", () => {
   test("every function in functions.json is associated, under the FLASKLLM namespace", async () => {
     const { functions } = loadAddin();
     assert.deepEqual(Object.keys(functions).sort(),
-      ["ENTITIES", "KEYWORDS", "PROCESS", "SENTIMENT", "SENTIMENTSCORE", "SUMMARY", "TRANSLATE"]);
+      ["ENTITIES", "ESTIMATE", "KEYWORDS", "PROCESS", "SENTIMENT", "SENTIMENTSCORE", "SUMMARY", "TRANSLATE"]);
     const { problems } = await checkManifest();
     assert.deepEqual(problems, []);
   });
@@ -213,5 +223,33 @@ describe("custom functions", () => {
     assert.match(manifest, /<AppDomain>https:\/\/excel.example.org<\/AppDomain>/);
     const { problems } = await checkManifest(join(out, "manifest.xml"));
     assert.deepEqual(problems, []);
+  });
+
+  test("=FLASKLLM.ESTIMATE(range, type): the server's high estimate in USD, without processing", async () => {
+    const addin = loadAddin({ storage: await configured(priced) });
+    const range = [[REVIEW, ""], [BUDGET, CONTRACT], [null, "  "]];
+    const direct = await fetch(`${priced.url}/api/v1/estimate`, {
+      method: "POST", headers: { "Content-Type": "application/json", "X-API-Token": priced.token },
+      body: JSON.stringify({ texts: [REVIEW, BUDGET, CONTRACT], type: "keywords", source: "excel" }),
+    }).then((r) => r.json());
+    const before = await upstream.calls();
+    const usd = await addin.functions.ESTIMATE(range, "keywords");
+    assert.equal(typeof usd, "number");
+    assert.ok(usd > 0);
+    assert.equal(usd, direct.totals.cost_usd.high);
+    assert.equal(await upstream.calls(), before, "an estimate calls no provider");
+    assert.equal(addin.batches().length, 0, "nothing processed");
+
+    await addin.functions.KEYWORDS(BUDGET); // answered now: the add-in will not ask again
+    const less = await addin.functions.ESTIMATE(range, "keywords");
+    assert.ok(less < usd, `${less} < ${usd}`);
+    assert.equal(await addin.functions.ESTIMATE([[""]]), 0);
+    await assert.rejects(addin.functions.ESTIMATE(range, "poem"), excelError("#VALUE!", /Unknown type "poem"/));
+  });
+
+  test("=FLASKLLM.ESTIMATE: #N/A for a model without a price, and without a token", async () => {
+    const addin = loadAddin({ storage: await configured(unpriced) });
+    await assert.rejects(addin.functions.ESTIMATE([[REVIEW]]), excelError("#N/A", /no price/));
+    await assert.rejects(loadAddin().functions.ESTIMATE([[REVIEW]]), excelError("#N/A", /token/));
   });
 });

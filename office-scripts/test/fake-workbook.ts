@@ -1,14 +1,16 @@
 // An in-memory workbook that implements the ExcelScript subset declared in
 // types/excelscript.d.ts, so the Office Scripts run in Node exactly as written. `implements`
 // ties it to that declaration: a member the scripts may call and this fake lacks fails tsc.
-// Like Excel, setValues refuses values whose shape differs from the range's.
+// Like Excel, setValues refuses values whose shape differs from the range's, getSelectedRange
+// throws on a multi-area selection, and getUsedRange gives undefined for a blank sheet.
 
-type CellValue = ExcelScript.CellValue;
+type CellValue = string | number | boolean; // what Microsoft's getValues/setValues carry
 
 export class FakeWorkbook implements ExcelScript.Workbook {
   sheets: FakeWorksheet[] = [];
   active: FakeWorksheet;
   selection: FakeRange;
+  areas: FakeRange[] = [];
 
   constructor(sheetName = "Sheet1") {
     this.active = this.addWorksheet(sheetName);
@@ -20,12 +22,24 @@ export class FakeWorkbook implements ExcelScript.Workbook {
     const target = sheet ? this.getWorksheet(sheet) : this.active;
     if (!target) throw new Error(`no sheet ${sheet}`);
     this.active = target;
-    this.selection = target.getRange(address);
+    this.areas = address.split(",").map((part) => target.getRange(part));
+    this.selection = this.areas[0];
     return this.selection;
   }
 
   getSelectedRange(): FakeRange {
+    if (this.areas.length > 1) {
+      throw new Error("InvalidOperation: getSelectedRange() cannot be used with a multi-area selection");
+    }
     return this.selection;
+  }
+
+  getSelectedRanges(): ExcelScript.RangeAreas {
+    const areas = this.areas.length ? this.areas : [this.selection];
+    return {
+      getAreaCount: () => areas.length,
+      getAddress: () => areas.map((area) => area.getAddress()).join(","),
+    };
   }
 
   getActiveWorksheet(): FakeWorksheet {
@@ -72,7 +86,8 @@ export class FakeWorksheet implements ExcelScript.Worksheet {
     return new FakeRange(this, startRow, startColumn, rowCount, columnCount);
   }
 
-  getUsedRange(_valuesOnly?: boolean): FakeRange | undefined {
+  // Microsoft declares Range; Excel returns undefined for a blank sheet, and so does this.
+  getUsedRange(_valuesOnly?: boolean): FakeRange {
     let top = Infinity, left = Infinity, bottom = -1, right = -1;
     for (const [key, value] of this.cells) {
       if (value === "") continue;
@@ -80,7 +95,8 @@ export class FakeWorksheet implements ExcelScript.Worksheet {
       top = Math.min(top, r); left = Math.min(left, c);
       bottom = Math.max(bottom, r); right = Math.max(right, c);
     }
-    return bottom < 0 ? undefined : new FakeRange(this, top, left, bottom - top + 1, right - left + 1);
+    return bottom < 0 ? (undefined as unknown as FakeRange)
+      : new FakeRange(this, top, left, bottom - top + 1, right - left + 1);
   }
 
   activate(): void {
@@ -147,7 +163,7 @@ export class FakeRange implements ExcelScript.Range {
     }));
   }
 
-  clear(): void {
+  clear(_applyTo?: ExcelScript.ClearApplyTo): void {
     this.setValue("");
   }
 
@@ -158,14 +174,6 @@ export class FakeRange implements ExcelScript.Range {
 
   getCell(row: number, column: number): FakeRange {
     return new FakeRange(this.sheet, this.row + row, this.col + column, 1, 1);
-  }
-
-  getOffsetRange(rowOffset: number, columnOffset: number): FakeRange {
-    return new FakeRange(this.sheet, this.row + rowOffset, this.col + columnOffset, this.rows, this.cols);
-  }
-
-  getResizedRange(deltaRows: number, deltaColumns: number): FakeRange {
-    return new FakeRange(this.sheet, this.row, this.col, this.rows + deltaRows, this.cols + deltaColumns);
   }
 
   getFormat(): ExcelScript.RangeFormat {

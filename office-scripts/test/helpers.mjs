@@ -122,6 +122,56 @@ export async function startServer(env = {}) {
   };
 }
 
+/**
+ * The project's fake of OpenAI's chat-completions API (tests/fakes/openai_server.py, OpenAI's
+ * wire format), in a Python process: `url` for OPENAI_BASE_URL, and `calls()`, how many
+ * requests it has answered (asked over its stdin).
+ */
+export async function startOpenAIFake() {
+  const program = [
+    "import sys",
+    "from fakes import openai_server",
+    "server = openai_server.start()",
+    "print(server.url, flush=True)",
+    "for _line in sys.stdin:",
+    "    print(server.calls, flush=True)",
+    "server.stop()",
+  ].join("\n");
+  const child = spawn(python(), ["-c", program], {
+    cwd: ROOT, env: { ...process.env, PYTHONPATH: `${join(ROOT, "tests")}:${ROOT}` }, stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = [];
+  const waiting = [];
+  let buffered = "";
+  child.stdout.on("data", (chunk) => {
+    buffered += chunk;
+    for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 1);
+      if (waiting.length) waiting.shift()(line); else lines.push(line);
+    }
+  });
+  const next = () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((resolve) => waiting.push(resolve)));
+  const url = await next();
+  return {
+    url,
+    async calls() {
+      child.stdin.write("calls\n");
+      return Number(await next());
+    },
+    async stop() {
+      child.stdin.end();
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
+    },
+  };
+}
+
+/** FlaskLLM settings for the openai provider against `fake` (priced: gpt-4o-mini). */
+export function openAIEnv(fake) {
+  return { LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test-0123456789abcdef", OPENAI_BASE_URL: `${fake.url}/v1`,
+    OPENAI_MODEL: "gpt-4o-mini" };
+}
+
 /** A stand-in server that answers every request with `status` and a problem body. */
 export async function startFailingServer(status = 502, code = "PROVIDER_ERROR") {
   let requests = 0;

@@ -8,7 +8,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HERE, ROOT } from "./helpers.mjs";
-import { apiTypes, distScript, outputs, typeBlock } from "../tools/build.mjs";
+import { PRELUDE, apiTypes, distScript, outputs, typeBlock } from "../tools/build.mjs";
+import { TYPINGS, check as checkTypings } from "../tools/excelscript-reference.mjs";
 
 const require = createRequire(import.meta.url);
 const ts = require("typescript");
@@ -37,7 +38,8 @@ test("renaming a field in the spec breaks the scripts until they follow it", asy
 
 test("no token in any script, add-in file or manifest", () => {
   const files = [
-    ...readdirSync(join(HERE, "scripts")).map((n) => join(HERE, "scripts", n)),
+    ...readdirSync(join(HERE, "scripts")).filter((n) => n.endsWith(".ts")).map((n) => join(HERE, "scripts", n)),
+    PRELUDE,
     ...readdirSync(join(HERE, "excel")).map((n) => join(HERE, "excel", n)),
     ...readdirSync(join(HERE, "addin", "src")).map((n) => join(HERE, "addin", "src", n)),
     join(HERE, "addin", "taskpane.html"), join(HERE, "addin", "manifest.xml"), join(HERE, "addin", "functions.json"),
@@ -47,5 +49,38 @@ test("no token in any script, add-in file or manifest", () => {
     assert.doesNotMatch(text, /fllm_[A-Za-z0-9_-]{20,}/, `${file}: a FlaskLLM token`);
     assert.doesNotMatch(text, /X-API-Token["'`]?\s*:\s*["'`][^"'`$]{8,}["'`]/, `${file}: a literal X-API-Token value`);
     assert.doesNotMatch(text, /["'`][A-Za-z0-9_-]{32,}["'`]/, `${file}: a long secret-looking literal`);
+  }
+});
+
+test("every type and member of types/excelscript.d.ts is Microsoft's, with its reference page", () => {
+  assert.deepEqual(checkTypings(), []);
+  const typings = readFileSync(TYPINGS, "utf8");
+  assert.doesNotMatch(typings, /CellValue/);
+  for (const name of readdirSync(join(HERE, "excel"))) {
+    assert.doesNotMatch(readFileSync(join(HERE, "excel", name), "utf8"), /ExcelScript\.CellValue/, name);
+  }
+});
+
+test("the typings check refuses a type, a signature or a page that is not Microsoft's", () => {
+  const dir = mkdtempSync(join(tmpdir(), "flaskllm-typings-"));
+  const file = join(dir, "excelscript.d.ts");
+  const typings = readFileSync(TYPINGS, "utf8")
+    .replace("declare namespace ExcelScript {", "declare namespace ExcelScript {\n  type CellValue = string | number | boolean;")
+    .replace("getValues(): (string | number | boolean)[][];", "getValues(): CellValue[][];")
+    .replace(/\n *\/\/ [^\n]*getname-member\(1\)\n/, "\n");
+  writeFileSync(file, typings);
+  const problems = checkTypings(file);
+  assert.ok(problems.some((p) => /ExcelScript\.\(TypeAliasDeclaration\): not a type of Microsoft's/.test(p)), problems.join("\n"));
+  assert.ok(problems.some((p) => /Range\.getValues\(\): CellValue\[\]\[\]: not in Microsoft's declarations/.test(p)), problems.join("\n"));
+  assert.ok(problems.some((p) => /Worksheet\.getName: no comment naming .*getname-member\(1\)/.test(p)), problems.join("\n"));
+});
+
+test("each paste-ready script carries the one shared prelude, and no retry loop of its own", () => {
+  const prelude = readFileSync(PRELUDE, "utf8").trimEnd();
+  for (const name of readdirSync(join(HERE, "excel"))) {
+    const text = readFileSync(join(HERE, "excel", name), "utf8");
+    assert.equal(text.split(prelude).length, 2, `${name}: the prelude once`);
+    const own = text.replace(prelude, "");
+    assert.doesNotMatch(own, /headers\.get\("Retry-After"\)|for \(let attempt|await fetch\(/, `${name}: HTTP handling outside the prelude`);
   }
 });

@@ -1,7 +1,8 @@
 // Everything in office-scripts/ that is derived from something else, made in one place:
 //
 //   spec/openapi.yaml ──openapi-typescript──▶ generated/api.ts
-//   scripts/*.ts + generated types ─────────▶ excel/*.ts  (paste-ready single-file Office Scripts)
+//   scripts/*.ts + scripts/shared/prelude.ts + generated types ─▶ excel/*.ts
+//                                               (paste-ready single-file Office Scripts)
 //   addin/src/functions.ts ─custom-functions-metadata─▶ addin/functions.json
 //
 // `node tools/build.mjs` writes them; `node tools/build.mjs --check` writes nothing and fails
@@ -19,6 +20,8 @@ const SPEC = join(HERE, "..", "spec", "openapi.yaml");
 const GENERATED = join(HERE, "generated", "api.ts");
 const ALIASES = join(HERE, "types", "flaskllm-api.d.ts");
 const SCRIPTS = join(HERE, "scripts");
+// The settings sheet, the HTTP call with its retries, problem formatting: one copy, in every script.
+export const PRELUDE = join(SCRIPTS, "shared", "prelude.ts");
 const DIST = join(HERE, "excel");
 const FUNCTIONS_SRC = join(HERE, "addin", "src", "functions.ts");
 const FUNCTIONS_JSON = join(HERE, "addin", "functions.json");
@@ -63,12 +66,15 @@ export function typeBlock(api) {
   ].join("\n");
 }
 
-export function distScript(name, source, block) {
+export function distScript(name, source, block, prelude = readFileSync(PRELUDE, "utf8")) {
   return [
     `// ${name}: a FlaskLLM Office Script for Excel (Automate ▸ New script: paste this whole file).`,
-    "// Built by `npm run gen` from office-scripts/scripts/" + name + " and spec/openapi.yaml. Do not edit here.",
+    "// Built by `npm run gen` from office-scripts/scripts/" + name + ", scripts/shared/prelude.ts and",
+    "// spec/openapi.yaml. Do not edit here.",
     "",
     source.trimEnd(),
+    "",
+    prelude.trimEnd(),
     "",
     block,
     "",

@@ -1,5 +1,8 @@
 // Excel compiles Office Scripts with TypeScript 4.0.3 and refuses `any`, explicit or implicit.
-// Check each paste-ready script in excel/ alone, with that compiler and only the ExcelScript API.
+// Check each paste-ready script in excel/ alone, with that compiler and only the ExcelScript API:
+// the project's typings (types/excelscript.d.ts), or Microsoft's own declarations with
+//   node tools/check-ts40.mjs --against PATH/office-scripts-docs.d.ts
+// (OfficeDev/office-scripts-docs-reference, generate-docs/script-inputs/; not in this repository).
 
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -9,7 +12,8 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const ts = require("typescript-4.0");
 const HERE = dirname(dirname(fileURLToPath(import.meta.url)));
-const EXCELSCRIPT = join(HERE, "types", "excelscript.d.ts");
+const against = process.argv.indexOf("--against");
+const EXCELSCRIPT = against > 0 ? process.argv[against + 1] : join(HERE, "types", "excelscript.d.ts");
 const OPTIONS = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2017, lib: ["lib.es2017.d.ts", "lib.dom.d.ts"], types: [] };
 
 let failures = 0;
@@ -17,7 +21,7 @@ for (const name of readdirSync(join(HERE, "excel")).filter((n) => n.endsWith(".t
   const file = join(HERE, "excel", name);
   const program = ts.createProgram([file, EXCELSCRIPT], OPTIONS);
   const problems = ts.getPreEmitDiagnostics(program).map((d) => {
-    const where = d.file ? `${d.file.fileName.slice(HERE.length + 1)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : "";
+    const where = d.file ? `${d.file.fileName.replace(HERE + "/", "")}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : "";
     return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
   });
   // Excel's own rules, on the syntax tree: no explicit `any`, and the entry point it calls.
@@ -37,6 +41,6 @@ for (const name of readdirSync(join(HERE, "excel")).filter((n) => n.endsWith(".t
   if (!main) problems.push(`${name}: no top-level function main(workbook: ExcelScript.Workbook)`);
   for (const line of problems) console.error(line);
   failures += problems.length;
-  console.log(`${name}: ${problems.length ? "FAILED" : "ok"} with TypeScript ${ts.version}`);
+  console.log(`${name}: ${problems.length ? "FAILED" : "ok"} with TypeScript ${ts.version} against ${EXCELSCRIPT.replace(HERE + "/", "")}`);
 }
 process.exit(failures ? 1 : 0);

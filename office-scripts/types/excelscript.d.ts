@@ -1,67 +1,119 @@
-// The subset of Excel's Office Scripts API (the `ExcelScript` namespace) that FlaskLLM's scripts
-// use. Microsoft publishes these typings only inside Excel's code editor, so this file declares
-// the members we call, with the signatures Microsoft documents, for `tsc --noEmit` and for the
-// in-memory workbook the tests run the scripts against (test/fake-workbook.ts implements it).
-// Keep it a subset: a member added here must exist in Excel's own ExcelScript API.
+// The part of Excel's Office Scripts API (the `ExcelScript` namespace) that FlaskLLM's scripts
+// use, declared by this project: each member with the name and signature Microsoft publishes,
+// and above it the reference page it was checked against (all under
+// https://learn.microsoft.com/javascript/api/office-scripts/excelscript/). The scripts are
+// type-checked against it (`npm run typecheck`) and the in-memory workbook implements it
+// (test/fake-workbook.ts).
+//
+// Nothing here may be other than Microsoft's: test/static.test.mjs checks every interface,
+// enum and member against types/excelscript-reference.txt, the signatures that
+// tools/excelscript-reference.mjs derives from Microsoft's declarations (see that tool).
+// Values are `string | number | boolean`, as Microsoft's methods say (no alias of them).
 
 declare namespace ExcelScript {
-  /** What a cell holds, as getValues/setValues see it. */
-  type CellValue = string | number | boolean;
-
+  // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.workbook
   interface Workbook {
-    /** The range the user selected (the first area of a multi-area selection). */
+    // Throws when the selection has more than one area: check getSelectedRanges() first.
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.workbook#excelscript-excelscript-workbook-getselectedrange-member(1)
     getSelectedRange(): Range;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.workbook#excelscript-excelscript-workbook-getselectedranges-member(1)
+    getSelectedRanges(): RangeAreas;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.workbook#excelscript-excelscript-workbook-getactiveworksheet-member(1)
     getActiveWorksheet(): Worksheet;
-    /** The worksheet with this name, or undefined when there is none. */
-    getWorksheet(name: string): Worksheet | undefined;
-    /** Adds a worksheet; the name must not be taken. */
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.workbook#excelscript-excelscript-workbook-getworksheet-member(1)
+    getWorksheet(key: string): Worksheet | undefined;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.workbook#excelscript-excelscript-workbook-addworksheet-member(1)
     addWorksheet(name?: string): Worksheet;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.workbook#excelscript-excelscript-workbook-getworksheets-member(1)
     getWorksheets(): Worksheet[];
   }
 
+  // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.worksheet
   interface Worksheet {
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.worksheet#excelscript-excelscript-worksheet-getname-member(1)
     getName(): string;
-    /** A range by A1 address on this sheet ("B2", "A1:C4"). */
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.worksheet#excelscript-excelscript-worksheet-getrange-member(1)
     getRange(address?: string): Range;
-    /** A range by zero-based row and column, and size. */
-    getRangeByIndexes(startRow: number, startColumn: number, rowCount: number,
-                      columnCount: number): Range;
-    /** The smallest range that holds every used cell, or undefined for an empty sheet. */
-    getUsedRange(valuesOnly?: boolean): Range | undefined;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.worksheet#excelscript-excelscript-worksheet-getrangebyindexes-member(1)
+    getRangeByIndexes(startRow: number, startColumn: number, rowCount: number, columnCount: number): Range;
+    // Returns undefined for a blank sheet, although the declared type is Range.
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.worksheet#excelscript-excelscript-worksheet-getusedrange-member(1)
+    getUsedRange(valuesOnly?: boolean): Range;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.worksheet#excelscript-excelscript-worksheet-activate-member(1)
     activate(): void;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.worksheet#excelscript-excelscript-worksheet-getcell-member(1)
     getCell(row: number, column: number): Range;
   }
 
+  // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range
   interface Range {
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getaddress-member(1)
     getAddress(): string;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getworksheet-member(1)
     getWorksheet(): Worksheet;
-    /** Zero-based index of the range's first row / column on the sheet. */
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getrowindex-member(1)
     getRowIndex(): number;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getcolumnindex-member(1)
     getColumnIndex(): number;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getrowcount-member(1)
     getRowCount(): number;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getcolumncount-member(1)
     getColumnCount(): number;
-    getValues(): CellValue[][];
-    /** The values must have the range's exact shape. */
-    setValues(values: CellValue[][]): void;
-    getValue(): CellValue;
-    setValue(value: CellValue): void;
-    /** The cell at (row, column), relative to this range's top-left cell. */
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getvalues-member(1)
+    getValues(): (string | number | boolean)[][];
+    // The values must have the range's exact shape.
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-setvalues-member(1)
+    setValues(values: (string | number | boolean)[][]): void;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getvalue-member(1)
+    getValue(): string | number | boolean;
+    // Microsoft declares `any`; the scripts pass a string, a number or a boolean.
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-setvalue-member(1)
+    setValue(value: any): void;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getcell-member(1)
     getCell(row: number, column: number): Range;
-    getOffsetRange(rowOffset: number, columnOffset: number): Range;
-    /** This range made `deltaRows` taller and `deltaColumns` wider (negative: smaller). */
-    getResizedRange(deltaRows: number, deltaColumns: number): Range;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-getformat-member(1)
     getFormat(): RangeFormat;
-    /** Clears values and formats (Excel's optional `applyTo` is not used here). */
-    clear(): void;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.range#excelscript-excelscript-range-clear-member(1)
+    clear(applyTo?: ClearApplyTo): void;
   }
 
+  // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangeareas
+  interface RangeAreas {
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangeareas#excelscript-excelscript-rangeareas-getaddress-member(1)
+    getAddress(): string;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangeareas#excelscript-excelscript-rangeareas-getareacount-member(1)
+    getAreaCount(): number;
+  }
+
+  // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangeformat
   interface RangeFormat {
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangeformat#excelscript-excelscript-rangeformat-autofitcolumns-member(1)
     autofitColumns(): void;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangeformat#excelscript-excelscript-rangeformat-getfont-member(1)
     getFont(): RangeFont;
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangeformat#excelscript-excelscript-rangeformat-setwraptext-member(1)
     setWrapText(wrapText: boolean): void;
   }
 
+  // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangefont
   interface RangeFont {
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.rangefont#excelscript-excelscript-rangefont-setbold-member(1)
     setBold(bold: boolean): void;
+  }
+
+  // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.clearapplyto
+  enum ClearApplyTo {
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.clearapplyto
+    all,
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.clearapplyto
+    formats,
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.clearapplyto
+    contents,
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.clearapplyto
+    hyperlinks,
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.clearapplyto
+    removeHyperlinks,
+    // learn.microsoft.com/javascript/api/office-scripts/excelscript/excelscript.clearapplyto
+    resetContents,
   }
 }

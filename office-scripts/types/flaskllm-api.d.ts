@@ -21,3 +21,4 @@ type TemplateListResponse = components["schemas"]["TemplateList"];
 type UsageReport = components["schemas"]["UsageReport"];
 type UsageLine = components["schemas"]["UsageLine"];
 type BudgetStatus = components["schemas"]["BudgetStatus"];
+type EstimateResponse = components["schemas"]["Estimate"];

@@ -27,6 +27,14 @@ interface AddinSettings {
   token: string;
 }
 
+/** An estimate added up over its requests; null: a model without a price. */
+interface PaneEstimate {
+  cells: number;
+  cached: number;
+  low: number | null;
+  high: number | null;
+}
+
 interface Waiting {
   text: string;
   key: string;
@@ -56,12 +64,7 @@ let persistTimer: ReturnType<typeof setTimeout> | undefined;
  * @returns The result as text.
  */
 async function processCell(text: any, type?: string, language?: string): Promise<string> {
-  const kind = (type || "summary").toString().trim().toLowerCase();
-  if (TYPES.indexOf(kind) < 0) {
-    throw new CustomFunctions.Error(CustomFunctions.ErrorCode.invalidValue,
-      `Unknown type "${type}": use one of ${TYPES.join(", ")}.`);
-  }
-  const result = await flaskllm(text, kind as ProcessingType, language);
+  const result = await flaskllm(text, checkedType(type), language);
   return result ? result.summary : "";
 }
 
@@ -145,20 +148,87 @@ async function translate(text: any, language: string): Promise<string> {
   return result ? result.summary : "";
 }
 
+/**
+ * What processing the range's non-empty cells would cost at most, in US dollars: the server's
+ * estimate (nothing is processed; cells it has cached, and cells this add-in already answered,
+ * cost 0). #N/A when the server's model has no price.
+ * @customfunction ESTIMATE
+ * @param range The cells to process.
+ * @param [type] summary, keywords, sentiment, entities, translation or custom (default: summary).
+ * @returns The high end of the estimated cost, in USD.
+ */
+async function estimateCost(range: any[][], type?: string): Promise<number> {
+  const kind = checkedType(type);
+  const settings = await requireSettings();
+  const texts = ([] as any[]).concat(...range).map((cell) => (cell === null || cell === undefined ? "" : String(cell).trim()))
+    .filter((text) => text);
+  const estimate = await estimateTexts(settings, texts, kind);
+  if (estimate.high === null) {
+    throw new CustomFunctions.Error(CustomFunctions.ErrorCode.notAvailable,
+      "The server's model has no price, so the cost is unknown (its operator can add one in PRICES_FILE).");
+  }
+  return estimate.high;
+}
+
+/** What processing `texts` would cost: the ones this add-in has answered cost nothing (it will
+ * not ask again); the server estimates the others, MAX_BATCH at a time. */
+async function estimateTexts(settings: AddinSettings, texts: string[], type: ProcessingType): Promise<PaneEstimate> {
+  await loadCache();
+  const asked = texts.filter((text) => !answers.has(cacheKey(settings, type, "", text)));
+  const total: PaneEstimate = { cells: texts.length, cached: texts.length - asked.length, low: 0, high: 0 };
+  for (let i = 0; i < asked.length; i += MAX_BATCH) {
+    const body: BatchTextsRequest = { texts: asked.slice(i, i + MAX_BATCH), type, source: "excel" };
+    const response = await fetch(`${settings.url}/api/v1/estimate`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-API-Token": settings.token },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 200) {
+      const problem = await readProblem(response);
+      throw new CustomFunctions.Error(CustomFunctions.ErrorCode.invalidValue,
+        `${response.status} ${problem.code}: ${problem.detail}`);
+    }
+    const answer: EstimateResponse = await response.json();
+    const { low, high } = answer.totals.cost_usd;
+    total.cached += answer.totals.cached;
+    total.low = total.low === null || low === null ? null : total.low + low;
+    total.high = total.high === null || high === null ? null : total.high + high;
+  }
+  return total;
+}
+
+function checkedType(type?: string): ProcessingType {
+  const kind = (type || "summary").toString().trim().toLowerCase();
+  if (TYPES.indexOf(kind) < 0) {
+    throw new CustomFunctions.Error(CustomFunctions.ErrorCode.invalidValue,
+      `Unknown type "${type}": use one of ${TYPES.join(", ")}.`);
+  }
+  return kind as ProcessingType;
+}
+
+async function requireSettings(): Promise<AddinSettings> {
+  const settings = await readSettings();
+  if (!settings.token || !settings.url) {
+    throw new CustomFunctions.Error(CustomFunctions.ErrorCode.notAvailable,
+      "No FlaskLLM server or token: open Home ▸ FlaskLLM ▸ Settings and enter them.");
+  }
+  return settings;
+}
+
+function cacheKey(settings: AddinSettings, type: ProcessingType, language: string, text: string): string {
+  return JSON.stringify([settings.url, type, language, text]);
+}
+
 /** The result for one cell: from the cache, from an identical call in flight, or queued. */
 async function flaskllm(text: any, type: ProcessingType, language?: string): Promise<ProcessResult | undefined> {
   const prompt = text === null || text === undefined ? "" : String(text).trim();
   if (!prompt) {
     return undefined; // an empty cell: an empty result, no request
   }
-  const settings = await readSettings();
-  if (!settings.token || !settings.url) {
-    throw new CustomFunctions.Error(CustomFunctions.ErrorCode.notAvailable,
-      "No FlaskLLM server or token: open Home ▸ FlaskLLM ▸ Settings and enter them.");
-  }
+  const settings = await requireSettings();
   const lang = (language || "").toString().trim().toLowerCase();
   await loadCache();
-  const key = JSON.stringify([settings.url, type, lang, prompt]);
+  const key = cacheKey(settings, type, lang, prompt);
   const cached = answers.get(key);
   if (cached) {
     return cached;
@@ -356,3 +426,4 @@ CustomFunctions.associate("SENTIMENTSCORE", sentimentScore);
 CustomFunctions.associate("KEYWORDS", keywords);
 CustomFunctions.associate("ENTITIES", entities);
 CustomFunctions.associate("TRANSLATE", translate);
+CustomFunctions.associate("ESTIMATE", estimateCost);
