@@ -241,6 +241,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["spec.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -249,16 +265,23 @@ export interface components {
         Prompt: {
             prompt: string;
             type?: components["schemas"]["ProcessingType"];
-            source?: "email" | "meeting" | "document" | "chat" | "excel" | "other";
-            language?: string;
-            provider?: string;
-            model?: string;
-            template?: string;
-            variables?: {
-                [key: string]: string;
-            };
-            instruction?: string;
+            source?: components["schemas"]["Source"];
+            language?: components["schemas"]["Language"];
+            provider?: components["schemas"]["ProviderName"];
+            model?: components["schemas"]["ModelName"];
+            template?: components["schemas"]["TemplateName"];
+            variables?: components["schemas"]["TemplateVariables"];
+            instruction?: components["schemas"]["Instruction"];
         };
+        Source: "email" | "meeting" | "document" | "chat" | "excel" | "other";
+        Language: string;
+        ProviderName: string;
+        ModelName: string;
+        TemplateName: string;
+        TemplateVariables: {
+            [key: string]: string;
+        };
+        Instruction: string;
         ProcessResult: {
             summary: string;
             type: components["schemas"]["ProcessingType"];
@@ -295,25 +318,27 @@ export interface components {
             start: number;
             end: number;
         }[];
-        ServerSentEvent: {
-            event: "delta" | "done" | "error";
-            data: string;
-            id?: string;
+        EventStream: string;
+        StreamDelta: {
+            text: string;
         };
         BatchRequest: components["schemas"]["BatchItems"] | components["schemas"]["BatchTexts"];
         BatchItems: {
-            items: Record<string, never>[];
+            items: components["schemas"]["BatchItem"][];
+        };
+        BatchItem: {
+            [key: string]: unknown;
         };
         BatchTexts: {
             texts: string[];
-            type?: components["schemas"]["Prompt"]["type"];
-            source?: components["schemas"]["Prompt"]["source"];
-            language?: components["schemas"]["Prompt"]["language"];
-            provider?: components["schemas"]["Prompt"]["provider"];
-            model?: components["schemas"]["Prompt"]["model"];
-            template?: components["schemas"]["Prompt"]["template"];
-            variables?: components["schemas"]["Prompt"]["variables"];
-            instruction?: components["schemas"]["Prompt"]["instruction"];
+            type?: components["schemas"]["ProcessingType"];
+            source?: components["schemas"]["Source"];
+            language?: components["schemas"]["Language"];
+            provider?: components["schemas"]["ProviderName"];
+            model?: components["schemas"]["ModelName"];
+            template?: components["schemas"]["TemplateName"];
+            variables?: components["schemas"]["TemplateVariables"];
+            instruction?: components["schemas"]["Instruction"];
         };
         BatchResponse: {
             succeeded: number;
@@ -343,6 +368,17 @@ export interface components {
             status: "ok" | "error";
             latency_ms?: number;
             detail?: string;
+        };
+        OpenAPIDocument: {
+            openapi: string;
+            info: {
+                [key: string]: unknown;
+            };
+            paths: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         ExampleList: {
             examples: components["schemas"]["Example"][];
@@ -428,14 +464,16 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            code: string;
+            code: components["schemas"]["ProblemCode"];
         } & {
             [key: string]: unknown;
         };
+        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "SERVICE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "PROVIDER_TIMEOUT" | "ERROR";
     };
     responses: {
         BadRequest: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -444,6 +482,7 @@ export interface components {
         };
         Unauthorized: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -452,6 +491,7 @@ export interface components {
         };
         Forbidden: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -460,6 +500,7 @@ export interface components {
         };
         InvalidRange: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -468,6 +509,16 @@ export interface components {
         };
         PayloadTooLarge: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        InternalError: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -476,6 +527,7 @@ export interface components {
         };
         UnsupportedMediaType: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -484,6 +536,10 @@ export interface components {
         };
         Unprocessable: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 [name: string]: unknown;
             };
             content: {
@@ -492,6 +548,7 @@ export interface components {
         };
         TooManyRequests: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 "Retry-After": components["headers"]["Retry-After"];
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -499,11 +556,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"] | components["schemas"]["BudgetProblem"];
+                "application/problem+json": components["schemas"]["BudgetProblem"] | components["schemas"]["Problem"];
             };
         };
         BadGateway: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 [name: string]: unknown;
             };
             content: {
@@ -512,7 +573,11 @@ export interface components {
         };
         ServiceUnavailable: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 "Retry-After": components["headers"]["Retry-After"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 [name: string]: unknown;
             };
             content: {
@@ -521,6 +586,10 @@ export interface components {
         };
         GatewayTimeout: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 [name: string]: unknown;
             };
             content: {
@@ -535,6 +604,7 @@ export interface components {
     headers: {
         "X-Request-ID": string;
         "Retry-After": number;
+        "Idempotent-Replayed": "true";
         "X-Cache": "HIT" | "MISS";
         "X-RateLimit-Limit": number;
         "X-RateLimit-Remaining": number;
@@ -576,6 +646,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -597,10 +668,13 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ServerSentEvent"];
+                    "text/event-stream": components["schemas"]["EventStream"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -609,6 +683,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -630,6 +705,10 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -642,6 +721,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -656,6 +736,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -663,8 +744,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
             503: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -684,6 +767,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -693,6 +777,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     "templates.search": {
@@ -706,6 +791,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -715,6 +801,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     "usage.search": {
@@ -731,6 +818,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -741,6 +829,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["InvalidRange"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -759,6 +848,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -770,6 +860,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             422: components["responses"]["InvalidRange"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     "metrics.get": {
@@ -783,6 +874,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -793,6 +885,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     "dashboard.get": {
@@ -806,6 +899,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -813,6 +907,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.overview": {
@@ -826,6 +921,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -833,6 +929,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.reference": {
@@ -846,6 +943,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -853,6 +951,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.examples": {
@@ -866,6 +965,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -873,6 +973,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.excel": {
@@ -886,6 +987,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -893,6 +995,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.errors": {
@@ -906,6 +1009,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -913,6 +1017,29 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    "spec.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAPIDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
 }
