@@ -107,7 +107,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                                       "Idempotency-Key", "Cache-Control"],
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                                       "X-RateLimit-Reset"])
+                                       "X-RateLimit-Reset", "Idempotent-Replayed"])
     app.add_middleware(BodyLimitMiddleware, MiddlewarePosition.BEFORE_ROUTING,
                        max_bytes=settings.max_body_bytes)
     app.add_api(
