@@ -10,38 +10,15 @@ import json
 from http import HTTPStatus
 
 import pytest
-import yaml
 
 from flaskllm import errors
-from flaskllm.app import SPEC_PATH, load_spec
+from flaskllm.app import load_spec
+from spec_tools import (SPEC, first_problem, first_request, ids, operations, parameter_example,
+                        prompt_operations, resolve, secured, walk, with_long_prompt)
 
-SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-METHODS = ("get", "put", "post", "patch", "delete")
 # The headers the server adds, and where they must then be declared.
 TRACKED_HEADERS = ("X-Request-ID", "X-Cache", "X-RateLimit-Limit", "X-RateLimit-Remaining",
                    "X-RateLimit-Reset", "Retry-After", "Idempotent-Replayed")
-
-
-def walk(node, path=()):
-    yield path, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from walk(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from walk(value, (*path, index))
-
-
-def resolve(ref: str) -> dict:
-    node = SPEC
-    for part in ref[2:].split("/"):
-        node = node[part]
-    return node
-
-
-def operations():
-    return [(path, method, op) for path, item in SPEC["paths"].items()
-            for method, op in item.items() if method in METHODS]
 
 
 def test_refs_name_components_only():
@@ -106,44 +83,17 @@ def test_served_document_carries_a_path_prefix(app):
     assert document["servers"][0]["url"] == "/flaskllm/"
 
 
-def prompt_operations():
-    """Operations whose first request example carries a prompt: in `prompt`, `texts` or
-    `items`."""
-    found = []
-    for path, method, op in operations():
-        media = (op.get("requestBody") or {}).get("content", {}).get("application/json")
-        if not media:
-            continue
-        example = media.get("example") or next(iter(media.get("examples", {}).values()),
-                                               {}).get("value")
-        if isinstance(example, dict) and {"prompt", "texts", "items"} & set(example):
-            found.append((path, op["operationId"], example))
-    return found
-
-
-def with_long_prompt(example: dict, length: int) -> dict:
-    body = json.loads(json.dumps(example))
-    if "prompt" in body:
-        body["prompt"] = "x" * length
-    elif "texts" in body:
-        body["texts"][0] = "x" * length
-    else:
-        body["items"][0]["prompt"] = "x" * length
-    return body
-
-
-@pytest.mark.parametrize("path,operation_id,example", prompt_operations(),
-                         ids=[o[1] for o in prompt_operations()])
+@pytest.mark.parametrize("path,method,op", prompt_operations(), ids=ids(prompt_operations()))
 def test_a_too_long_prompt_is_413_prompt_too_long_everywhere(client, auth, settings, path,
-                                                             operation_id, example):
+                                                             method, op):
     """The same answer from single, stream, batch (the item's result) and any other operation
     that takes prompts: 413 PROMPT_TOO_LONG, as the spec's 413 response says."""
-    response = client.post(path, json=with_long_prompt(example, settings.max_prompt_length + 1),
-                           headers=auth)
+    example = first_request(op)
+    response = client.request(method.upper(), path, headers=auth,
+                              json=with_long_prompt(example, settings.max_prompt_length + 1))
     body = response.json()
     if response.status_code == 200:  # many prompts: the item fails alone, with its problem
-        problem = next((node for _, node in walk(body) if isinstance(node, dict)
-                        and "code" in node and "status" in node), None)
+        problem = first_problem(body)
         assert problem is not None, body
     else:
         assert response.status_code == 413, body
@@ -152,8 +102,8 @@ def test_a_too_long_prompt_is_413_prompt_too_long_everywhere(client, auth, setti
     assert problem["code"] == "PROMPT_TOO_LONG" and problem["status"] == 413, problem
     assert f"at most {settings.max_prompt_length}" in problem["detail"]
     # At the limit exactly, the prompt is accepted.
-    ok = client.post(path, json=with_long_prompt(example, settings.max_prompt_length),
-                     headers=auth)
+    ok = client.request(method.upper(), path, headers=auth,
+                        json=with_long_prompt(example, settings.max_prompt_length))
     assert ok.status_code == 200, ok.text[:300]
     if ok.headers["content-type"].startswith("application/json"):
         assert "results" not in ok.json() or ok.json()["results"][0]["status"] == 200
@@ -176,27 +126,15 @@ def assert_headers_declared(op: dict, response) -> None:
 
 
 def path_with_examples(path: str, op: dict) -> str:
-    """``path`` with each path parameter replaced by its example (skips without one)."""
+    """``path`` with each path parameter replaced by its example."""
     for param in op.get("parameters", []):
-        if "$ref" in param:
-            param = resolve(param["$ref"])
+        param, example = parameter_example(param, "path")
         if param["in"] == "path":
-            example = param.get("example", param.get("schema", {}).get("example"))
-            if example is None:
-                pytest.skip(f"path parameter {param['name']} has no example")
             path = path.replace("{" + param["name"] + "}", str(example))
     return path
 
 
-def first_request(op: dict):
-    media = (op.get("requestBody") or {}).get("content", {}).get("application/json")
-    if not media:
-        return None
-    return media.get("example") or next(iter(media["examples"].values()))["value"]
-
-
-@pytest.mark.parametrize("path,method,op", operations(),
-                         ids=[o[2]["operationId"] for o in operations()])
+@pytest.mark.parametrize("path,method,op", operations(), ids=ids(operations()))
 def test_headers_sent_are_declared(app, client, path, method, op):
     """Each operation's answer (with its example, and without a token) sends only headers its
     response declares; a rate-limited token's 429 declares Retry-After and X-RateLimit-*."""
@@ -207,7 +145,7 @@ def test_headers_sent_are_declared(app, client, path, method, op):
     answered = client.request(method.upper(), path, headers={"X-API-Token": token}, **kwargs)
     assert answered.status_code < 300, answered.text[:300]
     assert_headers_declared(op, answered)
-    if op.get("security", SPEC["security"]):
+    if secured(op):
         assert_headers_declared(op, client.request(method.upper(), path, **kwargs))
 
 

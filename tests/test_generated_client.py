@@ -14,32 +14,22 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from servers import ROOT, clean_env, cli, serve_processes
+from flaskllm.app import SPEC_PATH
+from servers import clean_env, cli, serve_processes
+from spec_tools import (SPEC, first_example, first_problem, ids, operations, parameter_example,
+                        prompt_operations, resolve, secured, with_long_prompt)
 
-SPEC_PATH = ROOT / "spec" / "openapi.yaml"
-SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 PACKAGE = "flaskllm_client"
 ADMIN = "generated-client-admin-token"
 RATE_LIMIT = 40  # a minute, per token: the whole module stays under it with the admin token
-METHODS = ("get", "put", "post", "patch", "delete")
 
 
 def snake(name: str) -> str:
     """openapi-python-client's module names: camelCase and punctuation become snake_case."""
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
-
-
-def operations() -> list[tuple[str, str, dict]]:
-    return [(path, method, op) for path, item in SPEC["paths"].items()
-            for method, op in item.items() if method in METHODS]
-
-
-def secured(op: dict) -> bool:
-    return bool(op.get("security", SPEC.get("security", [])))
 
 
 def component(ref: str) -> str:
@@ -109,12 +99,6 @@ def model(pkg, schema: dict, value):
     raise AssertionError(f"{value!r} is none of {schema}")
 
 
-def first_example(media: dict):
-    if "example" in media:
-        return media["example"]
-    return next(iter(media["examples"].values()))["value"]
-
-
 def request_body(op: dict) -> tuple[dict, object] | None:
     content = (op.get("requestBody") or {}).get("content", {}).get("application/json")
     if content is None:
@@ -126,12 +110,8 @@ def required_parameters(op: dict) -> dict:
     """The operation's required parameters, from their examples (skips without one)."""
     found = {}
     for param in op.get("parameters", []):
-        if "$ref" in param:
-            param = SPEC["components"]["parameters"][component_name(param["$ref"])]
+        param, example = parameter_example(param, "required")
         if param.get("required"):
-            example = param.get("example", param.get("schema", {}).get("example"))
-            if example is None:
-                pytest.skip(f"required parameter {param['name']} has no example")
             name = snake(param["name"])
             found[name + "_" if name in ("from", "type", "id", "format") else name] = example
     return found
@@ -150,13 +130,9 @@ def call(pkg, server: dict, op: dict, *, token: str | None = ADMIN, body=None, *
 def declared(op: dict, status: int) -> tuple[str, dict]:
     response = op["responses"][str(status)]
     if "$ref" in response:
-        response = SPEC["components"]["responses"][component_name(response["$ref"])]
+        response = resolve(response["$ref"])
     (media_type, media), = response["content"].items()
     return media_type, media
-
-
-def component_name(ref: str) -> str:
-    return ref.rsplit("/", 1)[1]
 
 
 def assert_parsed(pkg, op: dict, response) -> None:
@@ -203,8 +179,7 @@ def test_generation_names_every_component(client_pkg):
             assert hasattr(client_pkg.models, name), f"no generated model for {name}"
 
 
-@pytest.mark.parametrize("path,method,op", operations(),
-                         ids=[op["operationId"] for _, _, op in operations()])
+@pytest.mark.parametrize("path,method,op", operations(), ids=ids(operations()))
 def test_every_operation_answers_into_its_model(client_pkg, server, path, method, op):
     response = call(client_pkg, server, op)
     assert 200 <= response.status_code < 300, (response.status_code, response.content[:500])
@@ -219,8 +194,10 @@ def test_every_operation_answers_into_its_model(client_pkg, server, path, method
             assert parsed.to_dict() == data, name
 
 
-@pytest.mark.parametrize("path,method,op", [o for o in operations() if secured(o[2])],
-                         ids=[o[2]["operationId"] for o in operations() if secured(o[2])])
+SECURED = [o for o in operations() if secured(o[2])]
+
+
+@pytest.mark.parametrize("path,method,op", SECURED, ids=ids(SECURED))
 def test_401_without_a_token(client_pkg, server, path, method, op):
     response = call(client_pkg, server, op, token=None)
     assert response.status_code == 401, response.content[:300]
@@ -228,43 +205,15 @@ def test_401_without_a_token(client_pkg, server, path, method, op):
     assert response.parsed.code == client_pkg.models.ProblemCode.UNAUTHORIZED
 
 
-def nodes(value):
-    yield value
-    children = value.values() if isinstance(value, dict) else (
-        value if isinstance(value, list) else ())
-    for child in children:
-        yield from nodes(child)
-
-
-def too_long_body(op: dict, length: int):
-    """The operation's example with its prompt (or first text) made ``length`` long."""
-    schema, example = request_body(op)
-    body = json.loads(json.dumps(example))
-    if "prompt" in body:
-        body["prompt"] = "x" * length
-    elif "texts" in body:
-        body["texts"][0] = "x" * length
-    elif "items" in body:
-        body["items"][0]["prompt"] = "x" * length
-    else:
-        return None
-    return body
-
-
-def with_prompts():
-    return [o for o in operations() if request_body(o[2]) and too_long_body(o[2], 1) is not None]
-
-
-@pytest.mark.parametrize("path,method,op", with_prompts(),
-                         ids=[o[2]["operationId"] for o in with_prompts()])
+@pytest.mark.parametrize("path,method,op", prompt_operations(), ids=ids(prompt_operations()))
 def test_413_for_a_too_long_prompt(client_pkg, server, path, method, op):
-    response = call(client_pkg, server, op, body=too_long_body(op, 4001))
+    schema, example = request_body(op)
+    response = call(client_pkg, server, op, body=with_long_prompt(example, 4001))
     if response.status_code == 200:  # many prompts: the item fails alone, with its problem
         assert_parsed(client_pkg, op, response)
-        problems = [node for node in nodes(response.parsed.to_dict())
-                    if isinstance(node, dict) and "code" in node and "status" in node]
-        assert problems and problems[0]["status"] == 413, response.content[:300]
-        assert problems[0]["code"] == "PROMPT_TOO_LONG"
+        problem = first_problem(response.parsed.to_dict())
+        assert problem and problem["status"] == 413, response.content[:300]
+        assert problem["code"] == "PROMPT_TOO_LONG"
         return
     assert response.status_code == 413, response.content[:300]
     assert isinstance(response.parsed, client_pkg.models.Problem)

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings as hypothesis_settings
 
 from flaskllm.app import create_app
 from flaskllm.settings import Settings
+from spec_tools import walk
 
 # Schemathesis builds its tests at collection time, so this app is made at import: offline
 # provider, a throwaway SQLite file, no rate limit (it sends hundreds of requests).
@@ -36,14 +37,6 @@ def events_as_items(document: dict) -> dict:
                                          "contentSchema": payload}}}
                 for name, payload in stream["x-events"].items()]}
     return document
-
-
-def walk(node, path=()):
-    yield path, node
-    children = node.items() if isinstance(node, dict) else (
-        enumerate(node) if isinstance(node, list) else ())
-    for key, value in list(children):
-        yield from walk(value, (*path, key))
 
 
 with APP.test_client() as _client:
