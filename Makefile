@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-node install check bench clean
+.PHONY: run test test-node lint-spec install check bench clean
 
 install: $(VENV)/.installed
 
@@ -23,8 +23,19 @@ run: install
 
 test: install
 	$(BIN)/lint-imports --no-logo --no-cache  # the layers of ARCHITECTURE.md (.importlinter)
+	$(MAKE) lint-spec
 	$(BIN)/pytest -q
 	$(MAKE) test-node
+
+# spec/: the contract's linters, Spectral (spectral:oas + OWASP) and Redocly (recommended),
+# pinned in spec/package-lock.json; zero errors and zero warnings (spec/lint.mjs).
+SPEC_DIR := spec
+$(SPEC_DIR)/node_modules/.installed: $(SPEC_DIR)/package-lock.json
+	cd $(SPEC_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+lint-spec: $(SPEC_DIR)/node_modules/.installed
+	cd $(SPEC_DIR) && npm run --silent lint
 
 # office-scripts/: Office Scripts and the Excel add-in, tested in Node against a live server
 # started with this venv's Python. npm ci runs again only when package-lock.json changes.
@@ -54,4 +65,5 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) instance .pytest_cache $(NODE_DIR)/node_modules $(NODE_DIR)/addin/dist
+	rm -rf $(VENV) $(BENCH_VENV) instance .pytest_cache $(NODE_DIR)/node_modules $(NODE_DIR)/addin/dist \
+		$(SPEC_DIR)/node_modules

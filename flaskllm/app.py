@@ -1,7 +1,9 @@
 """``create_app(settings=None)``: the connexion AsyncApp, its middleware and error handlers.
 
 Routes, schemas and the security scheme all come from ``spec/openapi.yaml``; this module only
-loads it (setting MAX_PROMPT_LENGTH into the served copy) and wires the app around it.
+loads it (setting MAX_PROMPT_LENGTH and BATCH_MAX_ITEMS into the served copy) and wires the app
+around it. The document is served by its own operation (GET /api/v1/openapi.json,
+flaskllm/operations/spec.py) with its ``$ref``s, not by connexion, which serves its inlined copy.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
-from flaskllm import context, db, errors, logs, resources, speedups, state
+from flaskllm import context, db, errors, logs, resources, speedups, state, validation
 from flaskllm.clientip import ClientAddressMiddleware
 from flaskllm.middleware import (AllowHeaderMiddleware, OwnServerMiddleware,
                                  RequestBodyMiddleware, RequestContextMiddleware)
@@ -52,6 +54,9 @@ def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
         listed = spec["components"]["schemas"][variant]["properties"]
         listed["items" if variant == "BatchItems" else "texts"]["maxItems"] = \
             settings.batch_max_items
+    # A text over MAX_PROMPT_LENGTH fails alone (413 as its result); none can outgrow the body.
+    spec["components"]["schemas"]["BatchTexts"]["properties"]["texts"]["items"]["maxLength"] = \
+        settings.max_body_bytes
     return spec
 
 
@@ -115,6 +120,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
         middlewares=list(ConnexionMiddleware.default_middlewares),
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_path="/api/v1/ui",
+            serve_spec=False,  # GET /api/v1/openapi.json is an operation of the spec itself
             spec_path="/api/v1/openapi.json",
             # tryItOutEnabled stays off: with it on, Swagger UI fills the request editor with a
             # schema sample (random provider/template values: 422) instead of the first example.
@@ -133,7 +139,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                                       "Idempotency-Key", "Cache-Control"],
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                                       "X-RateLimit-Reset"])
+                                       "X-RateLimit-Reset", "Idempotent-Replayed"])
     app.add_middleware(AllowHeaderMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, spec=spec)
     app.add_middleware(OwnServerMiddleware, MiddlewarePosition.BEFORE_SWAGGER,
                        spec_path="/api/v1/openapi.json")
@@ -145,7 +151,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
         resolver=RelativeResolver("flaskllm.operations"),
         strict_validation=True,
         validate_responses=settings.environment == "test",
-        validator_map=speedups.validator_map(),  # the same validation, compiled once
+        validator_map=validation.validator_map(),  # compiled once; a long prompt is a 413
     )
     for exc_class in (Exception, UnicodeDecodeError):
         app.add_error_handler(exc_class, _problem_handler)

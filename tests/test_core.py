@@ -126,9 +126,9 @@ def test_invalid_bodies_are_400(client, auth, body, fragment):
 
 def test_prompt_over_default_limit_is_rejected_briefly(client, auth):
     response = client.post("/api/v1/webhook", json={"prompt": "x" * 4001}, headers=auth)
-    problem = assert_problem(response, 400)
+    problem = assert_problem(response, 413, "PROMPT_TOO_LONG")
     assert len(response.content) < 1000  # the problem does not echo the whole prompt
-    assert "too long" in problem["detail"]
+    assert "4001 characters" in problem["detail"] and "at most 4000" in problem["detail"]
 
 
 def test_configured_prompt_limit_is_enforced_and_served(settings):
@@ -141,7 +141,7 @@ def test_configured_prompt_limit_is_enforced_and_served(settings):
         assert spec["components"]["schemas"]["Prompt"]["properties"]["prompt"]["maxLength"] == 50
         response = client.post("/api/v1/webhook", json={"prompt": "y" * 51},
                                headers={"X-API-Token": token})
-        assert_problem(response, 400)
+        assert_problem(response, 413, "PROMPT_TOO_LONG")
         ok = client.post("/api/v1/webhook", json={"prompt": "Short and sweet text here."},
                          headers={"X-API-Token": token})
         assert ok.status_code == 200

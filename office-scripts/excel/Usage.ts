@@ -312,16 +312,23 @@ interface components {
         Prompt: {
             prompt: string;
             type?: components["schemas"]["ProcessingType"];
-            source?: "email" | "meeting" | "document" | "chat" | "excel" | "other";
-            language?: string;
-            provider?: string;
-            model?: string;
-            template?: string;
-            variables?: {
-                [key: string]: string;
-            };
-            instruction?: string;
+            source?: components["schemas"]["Source"];
+            language?: components["schemas"]["Language"];
+            provider?: components["schemas"]["ProviderName"];
+            model?: components["schemas"]["ModelName"];
+            template?: components["schemas"]["TemplateName"];
+            variables?: components["schemas"]["TemplateVariables"];
+            instruction?: components["schemas"]["Instruction"];
         };
+        Source: "email" | "meeting" | "document" | "chat" | "excel" | "other";
+        Language: string;
+        ProviderName: string;
+        ModelName: string;
+        TemplateName: string;
+        TemplateVariables: {
+            [key: string]: string;
+        };
+        Instruction: string;
         ProcessResult: {
             summary: string;
             type: components["schemas"]["ProcessingType"];
@@ -358,25 +365,27 @@ interface components {
             start: number;
             end: number;
         }[];
-        ServerSentEvent: {
-            event: "delta" | "done" | "error";
-            data: string;
-            id?: string;
+        EventStream: string;
+        StreamDelta: {
+            text: string;
         };
         BatchRequest: components["schemas"]["BatchItems"] | components["schemas"]["BatchTexts"];
         BatchItems: {
-            items: Record<string, never>[];
+            items: components["schemas"]["BatchItem"][];
+        };
+        BatchItem: {
+            [key: string]: unknown;
         };
         BatchTexts: {
             texts: string[];
-            type?: components["schemas"]["Prompt"]["type"];
-            source?: components["schemas"]["Prompt"]["source"];
-            language?: components["schemas"]["Prompt"]["language"];
-            provider?: components["schemas"]["Prompt"]["provider"];
-            model?: components["schemas"]["Prompt"]["model"];
-            template?: components["schemas"]["Prompt"]["template"];
-            variables?: components["schemas"]["Prompt"]["variables"];
-            instruction?: components["schemas"]["Prompt"]["instruction"];
+            type?: components["schemas"]["ProcessingType"];
+            source?: components["schemas"]["Source"];
+            language?: components["schemas"]["Language"];
+            provider?: components["schemas"]["ProviderName"];
+            model?: components["schemas"]["ModelName"];
+            template?: components["schemas"]["TemplateName"];
+            variables?: components["schemas"]["TemplateVariables"];
+            instruction?: components["schemas"]["Instruction"];
         };
         BatchResponse: {
             succeeded: number;
@@ -446,6 +455,17 @@ interface components {
             status: "ok" | "degraded" | "down";
             latency_ms?: number;
             detail?: string;
+        };
+        OpenAPIDocument: {
+            openapi: string;
+            info: {
+                [key: string]: unknown;
+            };
+            paths: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         ExampleList: {
             examples: components["schemas"]["Example"][];
@@ -575,10 +595,11 @@ interface components {
             title: string;
             status: number;
             detail: string;
-            code: string;
+            code: components["schemas"]["ProblemCode"];
         } & {
             [key: string]: unknown;
         };
+        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "SERVICE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "PROVIDER_TIMEOUT" | "ERROR";
     };}
 type ProcessingType = components["schemas"]["ProcessingType"];
 type PromptRequest = components["schemas"]["Prompt"];

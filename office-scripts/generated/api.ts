@@ -49,22 +49,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/estimate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: operations["estimate.create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -145,54 +129,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/tokens": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["admin_tokens.search"];
-        put?: never;
-        post: operations["admin_tokens.create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/tokens/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete: operations["admin_tokens.delete"];
-        options?: never;
-        head?: never;
-        patch: operations["admin_tokens.update"];
-        trace?: never;
-    };
-    "/api/v1/admin/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["admin_tokens.audit"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -217,22 +153,6 @@ export interface paths {
             cookie?: never;
         };
         get: operations["dashboard.get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["docs.root"];
         put?: never;
         post?: never;
         delete?: never;
@@ -321,6 +241,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["spec.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -329,16 +265,23 @@ export interface components {
         Prompt: {
             prompt: string;
             type?: components["schemas"]["ProcessingType"];
-            source?: "email" | "meeting" | "document" | "chat" | "excel" | "other";
-            language?: string;
-            provider?: string;
-            model?: string;
-            template?: string;
-            variables?: {
-                [key: string]: string;
-            };
-            instruction?: string;
+            source?: components["schemas"]["Source"];
+            language?: components["schemas"]["Language"];
+            provider?: components["schemas"]["ProviderName"];
+            model?: components["schemas"]["ModelName"];
+            template?: components["schemas"]["TemplateName"];
+            variables?: components["schemas"]["TemplateVariables"];
+            instruction?: components["schemas"]["Instruction"];
         };
+        Source: "email" | "meeting" | "document" | "chat" | "excel" | "other";
+        Language: string;
+        ProviderName: string;
+        ModelName: string;
+        TemplateName: string;
+        TemplateVariables: {
+            [key: string]: string;
+        };
+        Instruction: string;
         ProcessResult: {
             summary: string;
             type: components["schemas"]["ProcessingType"];
@@ -375,25 +318,27 @@ export interface components {
             start: number;
             end: number;
         }[];
-        ServerSentEvent: {
-            event: "delta" | "done" | "error";
-            data: string;
-            id?: string;
+        EventStream: string;
+        StreamDelta: {
+            text: string;
         };
         BatchRequest: components["schemas"]["BatchItems"] | components["schemas"]["BatchTexts"];
         BatchItems: {
-            items: Record<string, never>[];
+            items: components["schemas"]["BatchItem"][];
+        };
+        BatchItem: {
+            [key: string]: unknown;
         };
         BatchTexts: {
             texts: string[];
-            type?: components["schemas"]["Prompt"]["type"];
-            source?: components["schemas"]["Prompt"]["source"];
-            language?: components["schemas"]["Prompt"]["language"];
-            provider?: components["schemas"]["Prompt"]["provider"];
-            model?: components["schemas"]["Prompt"]["model"];
-            template?: components["schemas"]["Prompt"]["template"];
-            variables?: components["schemas"]["Prompt"]["variables"];
-            instruction?: components["schemas"]["Prompt"]["instruction"];
+            type?: components["schemas"]["ProcessingType"];
+            source?: components["schemas"]["Source"];
+            language?: components["schemas"]["Language"];
+            provider?: components["schemas"]["ProviderName"];
+            model?: components["schemas"]["ModelName"];
+            template?: components["schemas"]["TemplateName"];
+            variables?: components["schemas"]["TemplateVariables"];
+            instruction?: components["schemas"]["Instruction"];
         };
         BatchResponse: {
             succeeded: number;
@@ -406,53 +351,13 @@ export interface components {
             result?: components["schemas"]["ProcessResult"];
             error?: components["schemas"]["Problem"];
         };
-        Estimate: {
-            results: components["schemas"]["EstimateItem"][];
-            totals: components["schemas"]["EstimateTotals"];
-            budget: components["schemas"]["BudgetStatus"];
-            within_budget: boolean | null;
-            within_quota: boolean | null;
-        };
-        EstimateItem: {
-            index: number;
-            status: number;
-            cached?: boolean;
-            duplicate_of?: number | null;
-            provider?: string;
-            model?: string;
-            template_version?: string;
-            input_tokens?: number;
-            tokenizer?: "tiktoken" | "estimate";
-            output_tokens?: components["schemas"]["TokenRange"];
-            cost_usd?: components["schemas"]["CostRange"];
-            error?: components["schemas"]["Problem"];
-        };
-        EstimateTotals: {
-            items: number;
-            valid: number;
-            failed: number;
-            cached: number;
-            to_run: number;
-            unpriced: number;
-            input_tokens: number;
-            output_tokens: components["schemas"]["TokenRange"];
-            cost_usd: components["schemas"]["CostRange"];
-        };
-        TokenRange: {
-            low: number;
-            high: number;
-        };
-        CostRange: {
-            low: number | null;
-            high: number | null;
-        };
         Usage: {
             input_tokens: number;
             output_tokens: number;
             cost_usd: number | null;
         };
         Health: {
-            status: "ok" | "degraded" | "down";
+            status: "ok" | "degraded";
             version: string;
             provider: string;
             checks: {
@@ -460,9 +365,20 @@ export interface components {
             };
         };
         Check: {
-            status: "ok" | "degraded" | "down";
+            status: "ok" | "error";
             latency_ms?: number;
             detail?: string;
+        };
+        OpenAPIDocument: {
+            openapi: string;
+            info: {
+                [key: string]: unknown;
+            };
+            paths: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         ExampleList: {
             examples: components["schemas"]["Example"][];
@@ -539,50 +455,6 @@ export interface components {
             remaining_usd: number | null;
             remaining_requests: number | null;
         };
-        TokenLimits: {
-            daily_usd?: number | null;
-            monthly_usd?: number | null;
-            daily_requests?: number | null;
-        };
-        TokenCreate: {
-            name: string;
-            admin: boolean;
-            limits?: components["schemas"]["TokenLimits"];
-        };
-        TokenUpdate: {
-            admin?: boolean;
-            limits?: components["schemas"]["TokenLimits"];
-        };
-        TokenView: {
-            name: string;
-            admin: boolean;
-            revoked: boolean;
-            created_at: string;
-            last_used_at: string | null;
-            budget: components["schemas"]["BudgetStatus"];
-        };
-        TokenCreated: components["schemas"]["TokenView"] & {
-            token: string;
-        };
-        TokenList: {
-            tokens: components["schemas"]["TokenView"][];
-        };
-        TokenRevoked: {
-            name: string;
-            revoked: boolean;
-            purged: boolean;
-            others_told: boolean | null;
-        };
-        AuditEntry: {
-            at: string;
-            actor: string;
-            action: "create" | "update" | "revoke" | "purge";
-            token: string;
-            details: Record<string, never>;
-        };
-        AuditLog: {
-            entries: components["schemas"]["AuditEntry"][];
-        };
         BudgetProblem: components["schemas"]["Problem"] & {
             limit: "daily_usd" | "monthly_usd" | "daily_requests";
             resets_at: string;
@@ -592,14 +464,16 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            code: string;
+            code: components["schemas"]["ProblemCode"];
         } & {
             [key: string]: unknown;
         };
+        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "SERVICE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "PROVIDER_TIMEOUT" | "ERROR";
     };
     responses: {
         BadRequest: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -608,6 +482,7 @@ export interface components {
         };
         Unauthorized: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -616,6 +491,7 @@ export interface components {
         };
         Forbidden: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -624,22 +500,7 @@ export interface components {
         };
         InvalidRange: {
             headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        TokenNotFound: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        TokenExists: {
-            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -648,6 +509,16 @@ export interface components {
         };
         PayloadTooLarge: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        InternalError: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -656,6 +527,7 @@ export interface components {
         };
         UnsupportedMediaType: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
             content: {
@@ -664,6 +536,10 @@ export interface components {
         };
         Unprocessable: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 [name: string]: unknown;
             };
             content: {
@@ -672,6 +548,7 @@ export interface components {
         };
         TooManyRequests: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 "Retry-After": components["headers"]["Retry-After"];
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -679,11 +556,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/problem+json": components["schemas"]["Problem"] | components["schemas"]["BudgetProblem"];
+                "application/problem+json": components["schemas"]["BudgetProblem"] | components["schemas"]["Problem"];
             };
         };
         BadGateway: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 [name: string]: unknown;
             };
             content: {
@@ -692,15 +573,11 @@ export interface components {
         };
         ServiceUnavailable: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
                 "Retry-After": components["headers"]["Retry-After"];
-                [name: string]: unknown;
-            };
-            content: {
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        RequestTimeout: {
-            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 [name: string]: unknown;
             };
             content: {
@@ -709,6 +586,10 @@ export interface components {
         };
         GatewayTimeout: {
             headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 [name: string]: unknown;
             };
             content: {
@@ -723,6 +604,7 @@ export interface components {
     headers: {
         "X-Request-ID": string;
         "Retry-After": number;
+        "Idempotent-Replayed": "true";
         "X-Cache": "HIT" | "MISS";
         "X-RateLimit-Limit": number;
         "X-RateLimit-Remaining": number;
@@ -760,11 +642,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -786,19 +668,22 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ServerSentEvent"];
+                    "text/event-stream": components["schemas"]["EventStream"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -820,6 +705,10 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -828,42 +717,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    "estimate.create": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["BatchRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    "X-Request-ID": components["headers"]["X-Request-ID"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Estimate"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["Unprocessable"];
-            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -878,6 +736,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -885,8 +744,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
             503: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -906,6 +767,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -915,6 +777,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     "templates.search": {
@@ -928,6 +791,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -937,6 +801,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     "usage.search": {
@@ -953,6 +818,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -963,6 +829,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["InvalidRange"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -981,6 +848,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -992,148 +860,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             422: components["responses"]["InvalidRange"];
             429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    "admin_tokens.search": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    "admin_tokens.create": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TokenCreate"];
-            };
-        };
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenCreated"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            409: components["responses"]["TokenExists"];
-            415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    "admin_tokens.delete": {
-        parameters: {
-            query?: {
-                purge?: boolean;
-            };
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenRevoked"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["TokenNotFound"];
-            429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    "admin_tokens.update": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TokenUpdate"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenView"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["TokenNotFound"];
-            415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
-        };
-    };
-    "admin_tokens.audit": {
-        parameters: {
-            query?: {
-                limit?: number;
-                token?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditLog"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     "metrics.get": {
@@ -1147,6 +874,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1157,6 +885,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     "dashboard.get": {
@@ -1170,6 +899,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1177,25 +907,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-        };
-    };
-    "docs.root": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            308: {
-                headers: {
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.overview": {
@@ -1209,6 +921,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1216,6 +929,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.reference": {
@@ -1229,6 +943,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1236,6 +951,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.examples": {
@@ -1249,6 +965,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1256,6 +973,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.excel": {
@@ -1269,6 +987,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1276,6 +995,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
     "docs.errors": {
@@ -1289,6 +1009,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1296,6 +1017,29 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    "spec.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAPIDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
         };
     };
 }

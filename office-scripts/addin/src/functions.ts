@@ -348,12 +348,16 @@ function failAll(batch: Waiting[], message: string): void {
   }
 }
 
-function valueError(status: number, problem?: Problem): CustomFunctions.Error {
+// A problem as shown in a cell: the server's (its `code` one of the spec's ProblemCode), or one
+// made up for an answer that is not a problem document (`HTTP 502` from a proxy's page).
+type ShownProblem = Omit<Problem, "code"> & { code: string };
+
+function valueError(status: number, problem?: ShownProblem): CustomFunctions.Error {
   const message = problem ? `${status} ${problem.code}: ${problem.detail}` : `FlaskLLM answered ${status}.`;
   return new CustomFunctions.Error(CustomFunctions.ErrorCode.invalidValue, message);
 }
 
-async function readProblem(response: Response): Promise<Problem> {
+async function readProblem(response: Response): Promise<ShownProblem> {
   const text = await response.text();
   try {
     const problem: Problem = JSON.parse(text);
