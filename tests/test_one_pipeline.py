@@ -17,40 +17,18 @@ from types import SimpleNamespace
 import pytest
 
 from fakes import (Step, anthropic_fake, fake_for, openai_fake,  # noqa: F401 (fixtures)
-                   provider_config, provider_settings)
-from flaskllm.app import create_app
+                   provider_config)
 from flaskllm.llm import policy
+from test_provider_faults import DEADLINE, api, kind, start  # noqa: F401 (fixtures)
 
-DEADLINE = 1.5  # REQUEST_TIMEOUT here
 SLACK = 0.2  # an answer comes within the deadline and this
 TEXT = "Please send the signed contract to Jane Smith at jane.smith@acme.com by Friday."
 ENDPOINTS = ("webhook", "batch", "stream")
 
 
-@pytest.fixture(params=["openai", "anthropic"])
-def kind(request) -> str:
-    return request.param
-
-
 @pytest.fixture(params=ENDPOINTS)
 def endpoint(request) -> str:
     return request.param
-
-
-def start(settings, kind: str, fake, cache_ttl: int = 0, **overrides):
-    app = create_app(provider_settings(settings, kind, fake, request_timeout=DEADLINE,
-                                       **overrides).replace(cache_ttl=cache_ttl))
-    auth = {"X-API-Token": app.state.tokens.create("tester")}
-    client = app.test_client()
-    client.__enter__()
-    return SimpleNamespace(app=app, client=client, auth=auth, fake=fake, kind=kind)
-
-
-@pytest.fixture
-def api(settings, kind, fake_for):
-    api = start(settings, kind, fake_for(kind))
-    yield api
-    api.client.__exit__(None, None, None)
 
 
 def ask(api, endpoint: str, **body) -> SimpleNamespace:

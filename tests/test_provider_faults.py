@@ -33,9 +33,9 @@ def error_body(kind: str, status: int) -> dict:
     return module.error_body(f"upstream says {status}")
 
 
-def start(settings, kind: str, fake, **overrides):
+def start(settings, kind: str, fake, cache_ttl: int = 0, **overrides):
     app = create_app(provider_settings(settings, kind, fake, request_timeout=DEADLINE,
-                                       **overrides))
+                                       **overrides).replace(cache_ttl=cache_ttl))
     auth = {"X-API-Token": app.state.tokens.create("tester")}
     client = app.test_client()
     client.__enter__()

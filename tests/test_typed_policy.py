@@ -115,3 +115,26 @@ def test_a_deadline_shares_what_remains():
     half = deadline.share(2)
     assert 0.9 < half.remaining() <= 1.0 and half.at < deadline.at
     assert deadline.share(1) is deadline
+
+
+def test_processing_types_are_the_specs_enum_each_declared_once(monkeypatch):
+    from flaskllm.app import load_spec
+    from flaskllm.llm import offline, processing
+    from flaskllm.settings import Settings
+
+    spec = load_spec(Settings.from_env(environ={}, env_file=None, environment="test"))
+    assert processing.names() == tuple(spec["components"]["schemas"]["ProcessingType"]["enum"])
+    for kind in processing.catalog().values():  # every schema a record names is the spec's
+        assert kind.schema is None or kind.schema in spec["components"]["schemas"]
+    # One summary for typed data, whoever wrote it: the offline analyzer and a model alike.
+    data = {"label": "positive", "score": 0.72}
+    assert typed.summary_of("sentiment", data) == "positive (+0.72)"
+    text = "I love this keyboard. The keys feel wonderful."
+    result = offline.analyze("sentiment", text)
+    assert result.text == typed.summary_of("sentiment", result.data)
+    # A record for a type the spec does not list is a start-up error, not a silent extra.
+    processing.catalog.cache_clear()
+    monkeypatch.setattr(processing, "spec_names", lambda: ("summary", "custom"))
+    with pytest.raises(RuntimeError, match="keywords"):
+        processing.catalog()
+    processing.catalog.cache_clear()

@@ -246,6 +246,9 @@ def analyze(task_type: str, text: str, model: str = DEFAULT_MODEL) -> Result:
                   input_tokens=count_tokens(text), output_tokens=count_tokens(answer))
 
 
+_warm: set[str] = set()  # the types analysed once in this process (their models loaded)
+
+
 class OfflineProvider(Provider):
     """The embedded default: no key, no network, deterministic, English."""
 
@@ -269,11 +272,11 @@ class OfflineProvider(Provider):
                        "model. Use openai, anthropic or an OpenAI-compatible server "
                        "(set LLM_PROVIDER).")
         model = task.model or self.default_model
-        # The first call of a type loads YAKE or VADER; keep that off the event loop too.
-        cold = (task.type == "keywords" and _yake is None) or (
-            task.type == "sentiment" and _vader is None)
-        if len(task.text) > INLINE_MAX_CHARS or cold:
-            return await asyncio.to_thread(analyze, task.type, task.text, model)
+        # The first call of a type may load its model (YAKE, VADER): off the event loop too.
+        if len(task.text) > INLINE_MAX_CHARS or task.type not in _warm:
+            result = await asyncio.to_thread(analyze, task.type, task.text, model)
+            _warm.add(task.type)
+            return result
         return analyze(task.type, task.text, model)
 
     async def stream(self, task: Task) -> AsyncIterator[str | Result]:

@@ -22,7 +22,9 @@ from typing import Any, Callable
 
 import yaml
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
+from flaskllm.settings import ROOT
+
+SPEC_PATH = ROOT / "spec" / "openapi.yaml"  # the one app.py serves
 
 
 def _text_of(data: Any) -> str:

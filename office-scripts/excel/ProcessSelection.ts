@@ -632,8 +632,8 @@ interface components {
             high: number | null;
         };
         Usage: {
-            input_tokens: number;
-            output_tokens: number;
+            input_tokens: number | null;
+            output_tokens: number | null;
             cost_usd: number | null;
         };
         Health: {

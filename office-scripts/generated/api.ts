@@ -352,8 +352,8 @@ export interface components {
             error?: components["schemas"]["Problem"];
         };
         Usage: {
-            input_tokens: number;
-            output_tokens: number;
+            input_tokens: number | null;
+            output_tokens: number | null;
             cost_usd: number | null;
         };
         Health: {
