@@ -290,6 +290,11 @@ class Cache:
         blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=_plain)
         return KEY_VERSION + ":" + _digest(blob)
 
+    async def peek(self, key: str) -> Result | None:
+        """The stored answer for ``key``, or None: no claim, no wait, nothing computed (what
+        an estimate asks: is this item already answered?)."""
+        return _decoded(await self.store.get(key)) if self.enabled else None
+
     async def claim(self, key: str, *, refresh: bool = False) -> Slot:
         """This request's slot for ``key``: a hit (``slot.result``), or the duty to compute,
         then ``fill`` or ``abandon`` it. ``refresh`` (Cache-Control: no-cache) skips the

@@ -45,7 +45,7 @@ async def prepare(app: "state.AppState", job: pipeline.Job) -> Prepared:
     version = app.templates.get(job.template or job.type).version
     key = app.cache.key(job, provider, template_version=version)
     prompt = pipeline.task_for(app, job).prompt
-    cached = not job.no_cache and await app.cache.lookup(key) is not None
+    cached = not job.no_cache and await app.cache.peek(key) is not None
     return Prepared(provider, job.model or provider.default_model, version, key,
                     f"{prompt.system}\n{prompt.user}", cached)
 
