@@ -27,8 +27,8 @@ from starlette.middleware.cors import CORSMiddleware
 
 from flaskllm import context, db, errors, logs, resources, speedups, state, validation
 from flaskllm.clientip import ClientAddressMiddleware
-from flaskllm.middleware import (AllowHeaderMiddleware, OwnServerMiddleware,
-                                 RequestBodyMiddleware, RequestContextMiddleware)
+from flaskllm.middleware import (AllowHeaderMiddleware, RequestBodyMiddleware,
+                                 RequestContextMiddleware)
 from flaskllm.responses import dumps
 from flaskllm.settings import Settings
 
@@ -141,8 +141,6 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",
                                        "X-RateLimit-Reset", "Idempotent-Replayed"])
     app.add_middleware(AllowHeaderMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, spec=spec)
-    app.add_middleware(OwnServerMiddleware, MiddlewarePosition.BEFORE_SWAGGER,
-                       spec_path="/api/v1/openapi.json")
     app.add_middleware(RequestBodyMiddleware, MiddlewarePosition.BEFORE_ROUTING,
                        max_bytes=settings.max_body_bytes,
                        read_timeout=settings.request_read_timeout)

@@ -5,7 +5,6 @@ before connexion parses anything."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import uuid
@@ -193,52 +192,6 @@ def parsed_body(scope: Scope, raw: bytes) -> tuple[bool, object]:
     if kept is not None and kept[0] == raw:
         return True, kept[1]
     return False, None
-
-
-class OwnServerMiddleware:
-    """The served spec (``spec_path``) names this server in ``servers``: its own URL, as the
-    request reached it, so the Swagger console's server list has it. Connexion rewrites that
-    block to the bare base path (``""``), which leaves the list with one empty entry."""
-
-    def __init__(self, app: ASGIApp, spec_path: str):
-        self.app = app
-        self.spec_path = spec_path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.spec_path:
-            await self.app(scope, receive, send)
-            return
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def collect(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
-            if start.get("status") == 200:
-                spec = json.loads(body)
-                spec["servers"] = [{"url": own_url(scope), "description": "this server"}]
-                body = json.dumps(spec).encode()
-            headers = MutableHeaders(scope=start)
-            headers["content-length"] = str(len(body))
-            await send(start)
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, collect)
-
-
-def own_url(scope: Scope) -> str:
-    """scheme://host[:port]/root_path of a request, from its Host header (uvicorn puts the
-    scheme a trusted proxy forwards into the scope)."""
-    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
-    if not host and scope.get("server"):
-        host = "%s:%d" % tuple(scope["server"])
-    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
 
 
 class AllowHeaderMiddleware:
