@@ -85,6 +85,9 @@ def _close_on_exit() -> None:
     if bridge is None or _bridge_pid != os.getpid():
         return  # this process never served (a master), or its bridge is a parent's
     try:
+        # The journal first, in this thread: without Python threads (PythonAnywhere's uWSGI)
+        # the bridge's loop may not get to it before the worker is gone.
+        asgi_app.state.usage.drain()
         asyncio.run_coroutine_threadsafe(asgi_app.state.aclose(), bridge.loop).result(35)
     except Exception:  # exiting anyway: say what was lost, never hang or raise
         logging.getLogger("flaskllm").exception("closing the app at exit failed")

@@ -109,7 +109,9 @@ def test_record_never_blocks_and_never_raises(engine, tmp_path, caplog):
         await recorder.aclose()
         return took
 
-    assert asyncio.run(go()) < 0.5
+    # One journal write each (tens of µs; a loaded test machine takes far longer): loosely
+    # bounded, so that a record that waited on the database would fail it.
+    assert asyncio.run(go()) < 3.0
     assert recorder.count(token="fast") == 1000
     assert "could not be stored" in caplog.text
 
