@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import functools
 import logging
 import re
 import time
@@ -209,23 +210,26 @@ def check_length(app: AppState, job: Job) -> None:
         raise errors.PromptTooLong(
             f"The prompt has {len(job.text)} characters; this server accepts at most "
             f"{app.settings.max_prompt_length} (MAX_PROMPT_LENGTH).")
-    if not visible(job.text):
+    if not visible(app, job.text):
         raise errors.EmptyPrompt("The prompt has no visible characters (only spaces, "
                                  "zero-width or control characters).")
 
 
 _VISIBLE_ASCII = re.compile(r"[!-~]")
-# Letters by category (Lo) that render as nothing: the Hangul fillers.
-_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
-def visible(text: str) -> bool:
-    """Whether the text, after NFKC normalisation, has a character that is not a space, a
-    separator, a control, format (zero-width) or unassigned character."""
+@functools.lru_cache(maxsize=4)
+def _visible_pattern(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def visible(app: AppState, text: str) -> bool:
+    """Whether the text, after NFKC normalisation, has a visible character: the spec's own
+    definition (the Prompt schema's ``pattern``), so the two never disagree."""
     if _VISIBLE_ASCII.search(text):
         return True
-    return any(unicodedata.category(c)[0] not in "CZ" and c not in _INVISIBLE_LETTERS
-               for c in unicodedata.normalize("NFKC", text))
+    pattern = app.spec["components"]["schemas"]["Prompt"]["properties"]["prompt"]["pattern"]
+    return _visible_pattern(pattern).search(unicodedata.normalize("NFKC", text)) is not None
 
 
 def provider_for(app: AppState, job: Job) -> Provider:

@@ -32,11 +32,13 @@ BAD = [
     ("NaN", b'{"prompt": "x", "n": NaN}', JSON, 400, "INVALID_JSON"),
     ("duplicate keys", b'{"prompt": "first", "prompt": "second"}', JSON, 400, "INVALID_JSON"),
     ("byte order mark", b'\xef\xbb\xbf{"prompt": "x"}', JSON, 400, "INVALID_JSON"),
+    # No visible character: the spec's pattern refuses these (the server checks the same
+    # pattern again after NFKC normalisation: test_visible_is_the_spec_pattern_after_nfkc).
     ("zero-width prompt", '{"prompt": "\u200b\u200c\u200d\u2060"}'.encode(), JSON, 400,
-     "EMPTY_PROMPT"),
-    ("spaces and controls", b'{"prompt": " \\t\\n\\u0000\\u3000\\ufeff"}', JSON, 400,
-     "EMPTY_PROMPT"),
-    ("hangul filler", '{"prompt": "\u3164\u3164"}'.encode(), JSON, 400, "EMPTY_PROMPT"),
+     "BAD_REQUEST"),
+    ("spaces and controls", b'{"prompt": " \\t\\n\\u0000\\u0087\\u3000\\ufeff"}', JSON,
+     400, "BAD_REQUEST"),
+    ("hangul filler", '{"prompt": "\u3164\u3164"}'.encode(), JSON, 400, "BAD_REQUEST"),
 ]
 
 
@@ -55,7 +57,7 @@ def test_the_same_checks_hold_for_the_batch_and_the_stream(app, client, auth):
         response = client.post(path, content=b'{"a": 1, "a": 2}', headers={**auth, **JSON})
         assert_problem(response, 400, "INVALID_JSON")
     response = client.post(WEBHOOK + "/stream", json={"prompt": "\u200b"}, headers=auth)
-    assert_problem(response, 400, "EMPTY_PROMPT")
+    assert_problem(response, 400, "BAD_REQUEST")
     assert app.state.usage.count(token="tester") == 0
 
 
@@ -81,6 +83,20 @@ def test_good_bodies_still_pass(app, client, auth):
     response = client.post(WEBHOOK, content=paired,
                            headers={**auth, "Content-Type": "application/json; charset=utf-8"})
     assert response.status_code == 200, response.text
+
+
+def test_visible_is_the_spec_pattern_after_nfkc(app):
+    from flaskllm import errors
+    from flaskllm.pipeline import Job, check_length, visible
+
+    for invisible in ("\u200b\u2060", " \t\u3000", "\u0087\u00ad", "\uffa0\u3164",
+                      "\ufe0f\u180e"):
+        assert not visible(app.state, invisible), repr(invisible)
+    for shown in ("x", "\u00e9", "\u65e5\u672c", "\U0001f600", "\u200bx"):
+        assert visible(app.state, shown), repr(shown)
+    # What the pipeline checks for every item (batch, stream, single), before metering.
+    with pytest.raises(errors.EmptyPrompt):
+        check_length(app.state, Job(type="summary", text="\u200b", request_id="r"))
 
 
 def test_strict_loads_limits():
