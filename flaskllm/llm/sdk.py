@@ -39,6 +39,9 @@ class SDKProvider(Provider):
         self._transport: ModuleType = importlib.import_module(self.transport)
         for module in self.preload:
             importlib.import_module(module)
+        # One TLS context for every client of this provider: building one loads the CA
+        # bundle, which cost each new event loop's first call up to a second on a busy host.
+        self._tls = self._transport.create_ssl_context()
         # An SDK client is bound to the event loop it first ran in; the test client, a2wsgi
         # and uvicorn each run their own, so keep one per loop (gone with the loop).
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -56,7 +59,7 @@ class SDKProvider(Provider):
                 max_retries=0,  # llm.policy retries, within the request's deadline
                 # The SDK's aiohttp transport: httpx's own pool scans every connection on each
                 # request and release, which costs most of the CPU at hundreds in flight.
-                http_client=sdk.DefaultAioHttpClient(limits=limits))
+                http_client=sdk.DefaultAioHttpClient(limits=limits, verify=self._tls))
         return client
 
     def new_client(self, **options: Any) -> Any:
