@@ -16,40 +16,13 @@ WSGI (a2wsgi builds the scope from REMOTE_ADDR) there is none: this middleware i
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flaskllm.settings import Settings, SettingsError
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from flaskllm.settings import UNIX, Network, Settings, header_key, parse_networks
 
 
-UNIX = "unix"  # the TRUSTED_PROXIES entry for connections over a Unix socket
 
-
-def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """TRUSTED_PROXIES as networks (a bare address is a network of one); ``unix`` is left out
-    here (see ClientAddressMiddleware)."""
-    found = []
-    for entry in entries:
-        if entry.lower() == UNIX:
-            continue
-        try:
-            found.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise SettingsError(f"TRUSTED_PROXIES: {entry!r} is not an address or a CIDR "
-                                f"such as 10.0.0.0/8") from None
-    return tuple(found)
-
-
-def header_key(name: str) -> bytes:
-    """CLIENT_IP_HEADER as the ASGI scope spells header names."""
-    key = name.strip().lower()
-    if not key or any(not (c.isalnum() or c in "-_") for c in key):
-        raise SettingsError(f"CLIENT_IP_HEADER: expected a header name such as X-Real-IP "
-                            f"(got {name!r})")
-    return key.encode("latin-1")
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

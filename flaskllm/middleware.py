@@ -13,11 +13,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flaskllm import context, errors, logs, state, strictjson
+from flaskllm.strictjson import PARSED
 from flaskllm.responses import problem_response
 
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 CLIENT_DISCONNECTED = "CLIENT_DISCONNECTED"
-PARSED = "flaskllm.json"  # scope["extensions"] key: (the body's bytes, its parsed value)
 
 
 class RequestContextMiddleware:
@@ -186,12 +186,7 @@ def _is_json(content_type: bytes) -> bool:
     return media == b"application/json" or media.endswith(b"+json")
 
 
-def parsed_body(scope: Scope, raw: bytes) -> tuple[bool, object]:
-    """(True, value) when RequestBodyMiddleware parsed exactly these bytes."""
-    kept = scope.get("extensions", {}).get(PARSED)
-    if kept is not None and kept[0] == raw:
-        return True, kept[1]
-    return False, None
+
 
 
 class AllowHeaderMiddleware:

@@ -10,9 +10,8 @@ import hmac
 
 from flaskllm import context, errors, state
 from flaskllm.ratelimit import client_address
-from flaskllm.tokens import TokenInfo
+from flaskllm.tokens import ENV_TOKEN_NAME, TokenInfo
 
-ENV_TOKEN_NAME = "env:API_TOKEN"
 
 
 def require_admin(token_info: dict | None) -> None:

@@ -12,12 +12,13 @@ Nothing else in FlaskLLM reads the environment.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import typing
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from dotenv import dotenv_values
 from limits import RateLimitItem, parse_many
@@ -97,6 +98,34 @@ def parse_limits(value: str, setting: str) -> list[RateLimitItem]:
         raise SettingsError(f"{setting}: every limit must allow at least 1 request "
                             f"(set RATE_LIMIT_ENABLED=false to turn limits off)")
     return sorted(items, key=lambda item: item.get_expiry())
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+UNIX = "unix"  # the TRUSTED_PROXIES entry for connections over a Unix socket
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    """TRUSTED_PROXIES as networks (a bare address is a network of one); ``unix`` is left out
+    here (see ClientAddressMiddleware)."""
+    found = []
+    for entry in entries:
+        if entry.lower() == UNIX:
+            continue
+        try:
+            found.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise SettingsError(f"TRUSTED_PROXIES: {entry!r} is not an address or a CIDR "
+                                f"such as 10.0.0.0/8") from None
+    return tuple(found)
+
+
+def header_key(name: str) -> bytes:
+    """CLIENT_IP_HEADER as the ASGI scope spells header names."""
+    key = name.strip().lower()
+    if not key or any(not (c.isalnum() or c in "-_") for c in key):
+        raise SettingsError(f"CLIENT_IP_HEADER: expected a header name such as X-Real-IP "
+                            f"(got {name!r})")
+    return key.encode("latin-1")
 
 
 @dataclass(frozen=True)
@@ -317,10 +346,8 @@ class _Settings:
                 raise SettingsError("API_TOKEN: must be at least 32 characters in production")
         if not self.llm_provider:
             raise SettingsError("LLM_PROVIDER: must name a provider")
-        from flaskllm import clientip  # raises SettingsError naming the setting
-
-        clientip.parse_networks(self.trusted_proxies)
-        clientip.header_key(self.client_ip_header)
+        parse_networks(self.trusted_proxies)  # each raises SettingsError naming the setting
+        header_key(self.client_ip_header)
         parse_limits(self.rate_limit, "RATE_LIMIT")
         parse_limits(self.auth_fail_limit, "AUTH_FAIL_LIMIT")
         redis_schemes = ("redis://", "rediss://", "unix://")

@@ -137,7 +137,7 @@ class CompiledJSONBodyValidator(JSONRequestBodyValidator):
     the body parsed once: by RequestBodyMiddleware, strictly (flaskllm/strictjson.py)."""
 
     async def _parse(self, stream, scope):
-        from flaskllm.middleware import parsed_body
+        from flaskllm.strictjson import parsed_body
 
         raw = b"".join([chunk async for chunk in stream])
         found, value = parsed_body(scope, raw)

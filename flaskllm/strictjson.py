@@ -123,3 +123,14 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_int=_int, parse_float=_float,
                             parse_constant=_constant)
+
+
+PARSED = "flaskllm.json"  # scope["extensions"] key: (the body's bytes, its parsed value)
+
+
+def parsed_body(scope: Scope, raw: bytes) -> tuple[bool, object]:
+    """(True, value) when RequestBodyMiddleware (flaskllm/middleware.py) parsed exactly these bytes."""
+    kept = scope.get("extensions", {}).get(PARSED)
+    if kept is not None and kept[0] == raw:
+        return True, kept[1]
+    return False, None

@@ -125,11 +125,11 @@ async def audit(app: "AppState", limit: int = AUDIT_LIMIT, token: str | None = N
 
 async def view(app: "AppState", row: TokenRow) -> dict[str, Any]:
     """A token as the admin API shows it (never the token itself)."""
-    from flaskllm.operations.usage import budget_status  # the same numbers as GET /usage
+    from flaskllm.usage.budgets import remaining  # the same numbers as GET /usage
 
     return {"name": row.name, "admin": bool(row.admin), "revoked": bool(row.revoked),
             "created_at": _iso(row.created_at), "last_used_at": _iso(row.last_used_at),
-            "budget": await budget_status(app, row.name)}
+            "budget": await remaining(app.budgets, row.name)}
 
 
 async def _row(app: "AppState", name: str) -> TokenRow:

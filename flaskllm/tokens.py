@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("flaskllm.tokens")
 
 TOKEN_PREFIX = "fllm_"
+ENV_TOKEN_NAME = "env:API_TOKEN"  # the name the server's API_TOKEN goes by (it has no row)
 # A verified token is remembered this long, so the hot path does not hit the database on
 # every request. A change (revoke, purge, scope) forgets it at once in the process that made
 # it; other processes hear of it through Redis within a second (flaskllm/tokenevents.py), or

@@ -240,7 +240,7 @@ def analyze(task_type: str, text: str, model: str = DEFAULT_MODEL) -> Result:
     """Run one supported type on ``text`` synchronously and count the tokens. The analyzer
     and the summary written for its data are the type's (flaskllm/llm/processing.py)."""
     kind = processing.get(task_type)
-    data = kind.offline(text)
+    data = globals()[kind.offline](text)  # by name: processing.py cannot import this module
     answer = kind.summary(data)
     return Result(text=answer, data=data, model=model,
                   input_tokens=count_tokens(text), output_tokens=count_tokens(answer))

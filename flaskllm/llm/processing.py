@@ -52,7 +52,7 @@ class ProcessingType:
     schema: str | None = None
     summary: Callable[[Any], str] = _text_of
     exact_text: bool = False
-    offline: Callable[[str], Any] | None = None
+    offline: str | None = None  # the name of its function in flaskllm/llm/offline.py
 
     @property
     def typed(self) -> bool:
@@ -60,17 +60,16 @@ class ProcessingType:
 
 
 def _special() -> dict[str, dict[str, Any]]:
-    # The offline analyzers are imported here, on first use: llm/offline.py imports this module.
-    from flaskllm.llm import offline
-
+    # The offline analyzers by name: llm/offline.py imports this module, so this one names
+    # them instead of importing them (offline.py looks each up in its own namespace).
     return {
-        "summary": {"offline": offline.summarize},
+        "summary": {"offline": "summarize"},
         "keywords": {"schema": "KeywordsData", "summary": _keywords,
-                     "offline": offline.extract_keywords},
+                     "offline": "extract_keywords"},
         "sentiment": {"schema": "SentimentData", "summary": _sentiment,
-                      "offline": offline.analyze_sentiment},
+                      "offline": "analyze_sentiment"},
         "entities": {"schema": "EntitiesData", "summary": _entities, "exact_text": True,
-                     "offline": offline.extract_entities},
+                     "offline": "extract_entities"},
         "translation": {"schema": "TranslationData"},
     }
 

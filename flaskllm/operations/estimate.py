@@ -21,7 +21,7 @@ from flaskllm import batch as batch_module
 from flaskllm import errors, pipeline, state
 from flaskllm import estimate as guess
 from flaskllm.cache import no_cache_requested
-from flaskllm.operations.usage import budget_status
+from flaskllm.usage.budgets import remaining
 from flaskllm.responses import json_response
 
 
@@ -61,7 +61,7 @@ async def create(body: dict, user: str):
     first_of: dict[str, int] = {}  # cache key → the first item with it (single-flight shares)
     results = [_entry(app, index, outcome, first_of) for index, outcome in enumerate(outcomes)]
     totals = _totals(results)
-    budget = await budget_status(app, user)
+    budget = await remaining(app.budgets, user)
     return json_response({"results": results, "totals": totals, "budget": budget,
                           **_fits(totals, budget)})
 

@@ -15,7 +15,7 @@ from flaskllm import errors, state
 from flaskllm.prices import usd
 from flaskllm.responses import json_response
 from flaskllm.usage import report
-from flaskllm.usage.budgets import periods
+from flaskllm.usage.budgets import remaining
 
 DEFAULT_DAYS = 7
 
@@ -50,41 +50,10 @@ async def report_body(app: "state.AppState", first: date, last: date,
     return {"from": first.isoformat(), "to": last.isoformat(), **found.as_dict()}
 
 
-async def budget_status(app: "state.AppState", token: str) -> dict[str, Any]:
-    """budgets.status(token), with what remains of each limit. A token without limits has
-    no budget counts, so its spending today and this month comes from the usage records."""
-    try:
-        status = await app.budgets.status(token)
-        limits = status["limits"]
-        if not any(v is not None for v in limits.values()):
-            day, month = periods(app.budgets.clock())
-            used = await asyncio.to_thread(app.budgets.limits_source.used, token, day, month)
-            for name, use in zip(("day", "month"), used):
-                status[name].update(spent_usd=float(usd(use.spent) or 0),
-                                    requests=use.requests)
-    except Exception as exc:  # Redis or the database away: say so, as reserve() does
-        raise errors.ServiceUnavailable("Budgets cannot be read right now; try again shortly.",
-                                        headers={"Retry-After": "5"}) from exc
-    for name, monthly in (("day", False), ("month", True)):
-        period = status[name]
-        limit = limits["monthly_usd" if monthly else "daily_usd"]
-        period["remaining_usd"] = None if limit is None else float(max(
-            Decimal(0), _dec(limit) - _dec(period["spent_usd"]) - _dec(period["reserved_usd"])))
-        quota = None if monthly else limits["daily_requests"]
-        period["remaining_requests"] = None if quota is None else max(0, quota -
-                                                                      period["requests"])
-    return status
-
-
-def _dec(value: float | None) -> Decimal:
-    # Through str: the floats here come from micro-dollar integers, and str keeps them exact.
-    return Decimal(str(value or 0))
-
-
 async def search(user: str, **query: Any):
     app = state.get()
     first, last = date_range(query)
     body = await report_body(app, first, last, user)
     del body["by_token"]  # always the caller alone
-    body["budget"] = await budget_status(app, user)
+    body["budget"] = await remaining(app.budgets, user)
     return json_response(body)

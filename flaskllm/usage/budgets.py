@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flaskllm import errors
 from flaskllm.lookups import Lookups
 from flaskllm.prices import micros, usd
-from flaskllm.security import ENV_TOKEN_NAME
+from flaskllm.tokens import ENV_TOKEN_NAME
 
 if TYPE_CHECKING:
     from flaskllm.alerts import Alerter
@@ -323,3 +323,34 @@ def _float(micro_dollars: int | None) -> float | None:
 
 def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def remaining(budgets: "Budgets", token: str) -> dict[str, Any]:
+    """``budgets.status(token)``, with what remains of each limit. A token without limits has
+    no budget counts, so its spending today and this month comes from the usage records."""
+    try:
+        status = await budgets.status(token)
+        limits = status["limits"]
+        if not any(v is not None for v in limits.values()):
+            day, month = periods(budgets.clock())
+            used = await asyncio.to_thread(budgets.limits_source.used, token, day, month)
+            for name, use in zip(("day", "month"), used):
+                status[name].update(spent_usd=float(usd(use.spent) or 0),
+                                    requests=use.requests)
+    except Exception as exc:  # Redis or the database away: say so, as reserve() does
+        raise errors.ServiceUnavailable("Budgets cannot be read right now; try again shortly.",
+                                        headers={"Retry-After": "5"}) from exc
+    for name, monthly in (("day", False), ("month", True)):
+        period = status[name]
+        limit = limits["monthly_usd" if monthly else "daily_usd"]
+        period["remaining_usd"] = None if limit is None else float(max(
+            Decimal(0), _dec(limit) - _dec(period["spent_usd"]) - _dec(period["reserved_usd"])))
+        quota = None if monthly else limits["daily_requests"]
+        period["remaining_requests"] = None if quota is None else max(0, quota -
+                                                                      period["requests"])
+    return status
+
+
+def _dec(value: float | None) -> Decimal:
+    # Through str: the floats here come from micro-dollar integers, and str keeps them exact.
+    return Decimal(str(value or 0))
