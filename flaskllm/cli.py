@@ -235,7 +235,7 @@ def cmd_usage(args) -> int:
         return 2
     if until is not None and _is_day(args.until):
         until += timedelta(days=1)  # a day is included, as the API's `to` is
-    found = report.build(create_engine(settings.database_url), since, until, token=args.token)
+    found = report.build(create_engine(settings.database_url, settings.instance), since, until, token=args.token)
     sys.stdout.write(report.render(found, args.format))
     return 0
 
@@ -259,7 +259,7 @@ def problems(settings: Settings, debug: bool = False) -> list[str]:
 
         if not Path(SPEC_PATH).is_file():
             return [f"spec: {SPEC_PATH} is missing"]
-        db.create_engine(settings.database_url).dispose()  # reachable, tables made
+        db.create_engine(settings.database_url, settings.instance).dispose()  # reachable, tables made
         app = create_app(settings)
         with app.test_client() as client:  # builds the routes: every operationId resolves
             response = client.get("/api/v1/health")

@@ -118,12 +118,14 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, instance: Path | None = None) -> Engine:
+    """The engine for DATABASE_URL; ``instance`` (INSTANCE_PATH) is the one folder a SQLite
+    file may be made in when it is missing."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            _sqlite_folder(Path(parsed.database))
+            _sqlite_folder(Path(parsed.database), instance)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -140,13 +142,13 @@ def create_engine(url: str) -> Engine:
     return engine
 
 
-def _sqlite_folder(path: Path) -> None:
-    """The default folder (instance/) is made; any other must exist: a typo in DATABASE_URL
-    would otherwise put the tokens and usage in a new, empty database."""
-    from flaskllm.settings import ROOT, SettingsError
+def _sqlite_folder(path: Path, instance: Path | None) -> None:
+    """The instance folder (INSTANCE_PATH) is made; any other must exist: a typo in
+    DATABASE_URL would otherwise put the tokens and usage in a new, empty database."""
+    from flaskllm.settings import SettingsError
 
     folder = path.parent
-    if folder.resolve() == (ROOT / "instance").resolve():
+    if instance is not None and folder.resolve() == instance.resolve():
         folder.mkdir(parents=True, exist_ok=True)
     elif not folder.is_dir():
         raise SettingsError(f"DATABASE_URL: the folder {folder} does not exist (got "

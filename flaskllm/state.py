@@ -41,7 +41,7 @@ class AppState:
 
     @functools.cached_property
     def engine(self):
-        return db.create_engine(self.settings.database_url)
+        return db.create_engine(self.settings.database_url, self.settings.instance)
 
     @functools.cached_property
     def tokens(self) -> "TokenStore":

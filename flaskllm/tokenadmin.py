@@ -176,7 +176,7 @@ def dev_token_file(settings: Settings) -> Path:
 def dev_token(settings: Settings) -> str:
     """The development token of this database: the admin token `dev`, made once, the same
     at every start. If its file is gone (or `dev` was revoked) `dev` gets a new token."""
-    store = TokenStore(db.create_engine(settings.database_url))
+    store = TokenStore(db.create_engine(settings.database_url, settings.instance))
     path = dev_token_file(settings)
     if path.is_file():
         token = path.read_text().strip()

@@ -99,7 +99,7 @@ def test_answers_feed_the_error_rate_monitor(tmp_path):
     with app.test_client() as client:
         # The database is away: degraded, still 200, so no error for the alert either.
         assert client.get("/api/v1/health").status_code == 200
-    logs.request_finished(app.state, scope, "r5", 500, 0.1, {})  # our own failure counts
+    logs.request_finished(app.state, scope, RequestContext("r5"), 500, 0.1)  # our own failure counts
     assert observed.calls == [(502, "PROVIDER_ERROR", "openai"),
                               (504, "PROVIDER_TIMEOUT", "offline"), (500, None, None)]
 
