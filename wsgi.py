@@ -80,10 +80,15 @@ class _DrainAfter:
                                                               "failed")
 
 
+_closed = False
+
+
 def _close_on_exit() -> None:
+    global _closed
     bridge = _bridge
-    if bridge is None or _bridge_pid != os.getpid():
-        return  # this process never served (a master), or its bridge is a parent's
+    if _closed or bridge is None or _bridge_pid != os.getpid():
+        return  # done already, this process never served (a master), or its bridge is a parent's
+    _closed = True
     try:
         # The journal first, in this thread: without Python threads (PythonAnywhere's uWSGI)
         # the bridge's loop may not get to it before the worker is gone.
@@ -97,3 +102,6 @@ def _close_on_exit() -> None:
 # before concurrent.futures stops its executors (both happen before plain atexit hooks):
 # writing the usage records needs a thread. The same hook concurrent.futures itself uses.
 getattr(threading, "_register_atexit", atexit.register)(_close_on_exit)
+# Without Python threads (uWSGI 2.0.26's default, PythonAnywhere) uWSGI runs the atexit hooks
+# but not threading's: this one then drains the journal (the first step needs no thread).
+atexit.register(_close_on_exit)

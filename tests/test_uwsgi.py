@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from fakes import OPENAI_KEY, openai_server
 from fakes.server import FakeServer, Step
 from flaskllm import db
+from flaskllm.usage import Recorder
 from test_wsgi import ROOT, free_port, wait_for, wsgi_env  # noqa: F401 (wsgi_env: fixture)
 
 TOKEN = "w" * 40
@@ -63,8 +64,9 @@ def paced_openai():
 
 
 @pytest.fixture
-def openai_env(wsgi_env, paced_openai):
-    return {**wsgi_env, "LLM_PROVIDER": "openai", "OPENAI_API_KEY": OPENAI_KEY,
+def openai_env(wsgi_env, paced_openai, tmp_path):
+    return {**wsgi_env, "USAGE_SPOOL_FILE": str(tmp_path / "journal.jsonl"),
+            "LLM_PROVIDER": "openai", "OPENAI_API_KEY": OPENAI_KEY,
             "OPENAI_BASE_URL": paced_openai.server.url + "/v1", "OPENAI_MODEL": "gpt-test",
             "RATE_LIMIT_ENABLED": "false", "CACHE_TTL": "0", "LOG_LEVEL": "warning"}
 
@@ -173,8 +175,12 @@ def test_uwsgi_serves_wsgi_py(openai_env, paced_openai, threads):
     # uWSGI's request log names the worker: both served overlapping webhook requests.
     workers = set(re.findall(r"\[pid: (\d+)\|[^\n]*POST /api/v1/webhook ", output))
     assert len(workers) == 2, output
-    # Stopping wrote every usage record still queued in the workers (wsgi.py's atexit hook:
-    # a2wsgi sends no lifespan events): 1 + 6 batch items + 1 stream + 6 overlapping.
+    # Every usage record is in the database, or in the journal for the next start (a stop
+    # can cut a drain short): 1 + 6 batch items + 1 stream + 6 overlapping, each once.
+    next_start = Recorder(db.create_engine(openai_env["DATABASE_URL"]),
+                          openai_env["USAGE_SPOOL_FILE"])
+    next_start.drain()
+    next_start.engine.dispose()
     assert usage_records(openai_env) == 14
 
 
