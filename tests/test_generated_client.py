@@ -182,6 +182,10 @@ def test_generation_names_every_component(client_pkg):
 @pytest.mark.parametrize("path,method,op", operations(), ids=ids(operations()))
 def test_every_operation_answers_into_its_model(client_pkg, server, path, method, op):
     response = call(client_pkg, server, op)
+    if not any(code.startswith("2") for code in op["responses"]):  # GET /: a 308 to /docs
+        assert str(response.status_code) in op["responses"], response.status_code
+        assert response.headers["location"] == "/docs"
+        return
     assert 200 <= response.status_code < 300, (response.status_code, response.content[:500])
     assert_parsed(client_pkg, op, response)
     media_type, media = declared(op, response.status_code)

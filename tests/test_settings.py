@@ -99,7 +99,8 @@ def test_settings_are_derived_from_the_fields():
     defaults = Settings.from_env(environ={}, env_file=None)
     for row in FIELDS:
         assert attributes[row.name].type == row.type
-        if row.env != "DATABASE_URL":  # unset: the SQLite file under instance/
+        # Unset, these two are derived: the instance folder and the SQLite file in it.
+        if row.env not in ("DATABASE_URL", "INSTANCE_PATH"):
             assert getattr(defaults, row.name) == row.default
     assert attributes["max_prompt_length"].type is int
 
