@@ -69,7 +69,24 @@ def test_api_conforms_to_its_spec(case):
 # The stateful phase: sequences of calls that follow the spec's OpenAPI `links` (a webhook
 # answer to the same request streamed and to today's usage, a usage report to the admin report
 # over the same range and back), each response checked as above.
-Workflow = schema.as_state_machine()
+# Its own app, database and token: the fuzzing above drives the admin operations (PATCH and
+# DELETE of tokens, with the spec's example names), so state it leaves must not steer this one.
+_STATEFUL_DIR = tempfile.mkdtemp(prefix="flaskllm-stateful-")
+STATEFUL_APP = create_app(Settings.from_env(
+    environ={}, env_file=None, environment="test", rate_limit_enabled=False,
+    database_url=f"sqlite:///{_STATEFUL_DIR}/stateful.db"))
+STATEFUL_TOKEN = STATEFUL_APP.state.tokens.create("stateful", admin=True)
+stateful = schemathesis.openapi.from_dict(events_as_items(SERVED))
+stateful.app, stateful.location = STATEFUL_APP, "/api/v1/openapi.json"
+
+
+@stateful.auth()
+class StatefulToken(Token):
+    def get(self, case, context):
+        return STATEFUL_TOKEN
+
+
+Workflow = stateful.as_state_machine()
 Workflow.TestCase.settings = hypothesis_settings(
     max_examples=15, stateful_step_count=4, deadline=None,
     suppress_health_check=list(HealthCheck))
