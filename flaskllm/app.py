@@ -23,7 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from flaskllm import errors, logs, speedups, state
 from flaskllm.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from flaskllm.responses import dumps
+from flaskllm.responses import dumps, rendered
 from flaskllm.settings import ROOT, Settings
 
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
@@ -57,8 +57,9 @@ def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionRes
     # flaskllm.redisutil) says so with ``logged = True`` and is not logged per request.
     if body["status"] >= 500 and not getattr(exc, "logged", False):
         log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
-    return ConnexionResponse(status_code=body["status"], content_type=errors.PROBLEM_JSON,
-                             body=dumps(body), headers=headers)
+    shown, media_type = rendered(body, _request.url.path)  # OpenAI's shape on /v1
+    return ConnexionResponse(status_code=body["status"], content_type=media_type,
+                             body=dumps(shown), headers=headers)
 
 
 def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp:
@@ -97,7 +98,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
     app.add_middleware(CORSMiddleware, MiddlewarePosition.BEFORE_ROUTING,
                        allow_origins=list(settings.allowed_origins),
                        allow_methods=["GET", "POST", "OPTIONS"],
-                       allow_headers=["Content-Type", "X-API-Token", "X-Request-ID",
+                       allow_headers=["Content-Type", "X-API-Token", "Authorization",
+                                      "X-Request-ID",
                                       "Idempotency-Key", "Cache-Control"],
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",

@@ -4,10 +4,13 @@
      └── APIProblem                      {type, title, status, detail, code}
           ├── 4XX
           │    ├── BadRequest            400 BAD_REQUEST
-          │    │    └── InvalidEncoding  400 INVALID_ENCODING
+          │    │    ├── InvalidEncoding  400 INVALID_ENCODING
+          │    │    ├── ParameterNotSupported 400 PARAMETER_NOT_SUPPORTED
+          │    │    └── ChatNotSupported 400 CHAT_NOT_SUPPORTED
           │    ├── Unauthorized          401 UNAUTHORIZED
           │    ├── Forbidden             403 FORBIDDEN
           │    ├── NotFound              404 NOT_FOUND
+          │    │    └── ModelNotFound    404 MODEL_NOT_FOUND
           │    ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
           │    │    └── PromptTooLong    413 PROMPT_TOO_LONG
           │    ├── TypeNotSupported      422 TYPE_NOT_SUPPORTED
@@ -101,6 +104,18 @@ class InvalidEncoding(BadRequest):
     code = "INVALID_ENCODING"
 
 
+class ParameterNotSupported(BadRequest):
+    """The chosen provider cannot honour this request parameter (OpenAI-compatible API)."""
+
+    code = "PARAMETER_NOT_SUPPORTED"
+
+
+class ChatNotSupported(BadRequest):
+    """The provider cannot hold a conversation; name a processing type in the model."""
+
+    code = "CHAT_NOT_SUPPORTED"
+
+
 class Unauthorized(APIProblem):
     """A valid X-API-Token header is required."""
 
@@ -117,6 +132,12 @@ class NotFound(APIProblem):
     """Nothing is here."""
 
     status_code, title, code = 404, "Not Found", "NOT_FOUND"
+
+
+class ModelNotFound(NotFound):
+    """The model is not one of this server's (GET /v1/models lists them)."""
+
+    code = "MODEL_NOT_FOUND"
 
 
 class PayloadTooLarge(APIProblem):

@@ -70,7 +70,8 @@ class RequestContextMiddleware:
                     if started:
                         raise
                     log_fields["code"] = errors.as_problem(exc)[0]["code"]
-                    await problem_response(exc)(scope, receive, send_with_id)
+                    await problem_response(exc, scope.get("path", ""))(
+                        scope, receive, send_with_id)
         finally:
             logs.request_finished(self.app_state, scope, rid, status,
                                   time.perf_counter() - began, log_fields)

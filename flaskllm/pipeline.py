@@ -29,7 +29,7 @@ from connexion.exceptions import ProblemException
 
 from flaskllm import errors
 from flaskllm.llm import policy, typed
-from flaskllm.llm.base import Prompt, Provider, Result, Task
+from flaskllm.llm.base import MAX_OUTPUT_TOKENS, Prompt, Provider, Result, Task
 from flaskllm.state import AppState
 from flaskllm.usage.meter import Meter
 
@@ -54,6 +54,9 @@ class Job:
     instruction: str | None = None  # custom's free instruction (extra ones for other types)
     no_cache: bool = False  # Cache-Control: no-cache: skip the cache lookup, store the answer
     operation: str = "webhook.create"  # the spec's operationId, for the usage record
+    # A chat (type "chat", the OpenAI-compatible API): its (role, content) messages, which
+    # make the prompt instead of a template; ``text`` is their text, for length and metering.
+    messages: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any], *, request_id: str, token: str,
@@ -98,10 +101,17 @@ def task_for(app: AppState, job: Job) -> Task:
     """The task with its rendered prompt; the user's text enters the template as data."""
     context = {"text": job.text, "type": job.type, "language": job.language,
                "source": job.source, "instruction": job.instruction}
-    prompt = app.templates.render(job.template or job.type, context, job.variables)
+    prompt = Prompt.from_messages(job.messages) if job.messages else \
+        app.templates.render(job.template or job.type, context, job.variables)
     return Task(type=job.type, text=job.text, language=job.language, source=job.source,
                 model=job.model, prompt=prompt, schema=app.data_schema(job.type),
-                options=job.options)
+                options=job.options,
+                max_output_tokens=job.options.get("max_tokens", MAX_OUTPUT_TOKENS))
+
+
+def template_version(app: AppState, job: Job) -> str | None:
+    """The version of the template that renders the job's prompt (None for a chat's)."""
+    return None if job.messages else app.templates.get(job.template or job.type).version
 
 
 async def process(app: AppState, job: Job) -> dict[str, Any]:
@@ -110,7 +120,7 @@ async def process(app: AppState, job: Job) -> dict[str, Any]:
     check_length(app, job)
     provider = provider_for(app, job)
     # The cache key needs only the template's version: the prompt is rendered on a miss.
-    version = app.templates.get(job.template or job.type).version
+    version = template_version(app, job)
     upstream: list[float] = []
 
     async def compute() -> Result:

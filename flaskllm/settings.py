@@ -72,6 +72,17 @@ def _str(raw: str) -> str:
     return raw.strip()
 
 
+def _aliases(raw: str) -> tuple[tuple[str, str], ...]:
+    """``fast=openai/gpt-4.1-mini,smart=anthropic/claude-sonnet-4-5`` → (alias, target) pairs."""
+    pairs = []
+    for item in _list(raw):
+        alias, sep, target = (part.strip() for part in item.partition("="))
+        if not (sep and alias and "/" in target):
+            raise ValueError(f"expected alias=provider/model, got {item!r}")
+        pairs.append((alias, target))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Field:
     env: str
@@ -105,6 +116,8 @@ FIELDS: tuple[Field, ...] = (
           "rows separated by `;`"),
     Field("FALLBACK_PROVIDERS", _list, (), "Providers to try in order when the chosen one "
           "fails with a 5xx, a timeout or a connection error, comma-separated"),
+    Field("MODEL_ALIASES", _aliases, (), "Model names for the OpenAI-compatible API, "
+          "comma-separated `alias=provider/model` pairs (`fast=openai/gpt-4.1-mini`)"),
     Field("REQUEST_TIMEOUT", _positive_float, 30.0,
           "Overall deadline in seconds for one LLM call, retries included"),
     Field("PROMPT_TEMPLATES_DIR", _str, "", "A folder of `*.j2` prompt templates that add to "
@@ -188,6 +201,7 @@ class Settings:
     anthropic_base_url: str = ""
     llm_servers: tuple[_servers.Server, ...] = ()
     fallback_providers: tuple[str, ...] = ()
+    model_aliases: tuple[tuple[str, str], ...] = ()
     # The keys of LLM_SERVERS rows, by the variable their key_setting names (from_env reads them).
     server_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     request_timeout: float = 30.0

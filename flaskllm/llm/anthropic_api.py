@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 TOOL_DESCRIPTION = "Record the answer. Call this exactly once with the complete answer."
+# Anthropic has no JSON mode: a chat's response_format json_object becomes this instruction.
+JSON_OBJECT_INSTRUCTION = "Answer with only a JSON object, no prose and no code fences."
 
 
 def translated_errors() -> contextlib.AbstractContextManager[None]:
@@ -39,6 +41,8 @@ class AnthropicProvider(Provider):
     key_setting = "ANTHROPIC_API_KEY"
     settings_map = {"api_key": "ANTHROPIC_API_KEY", "model": "ANTHROPIC_MODEL",
                     "models": "ANTHROPIC_MODELS", "base_url": "ANTHROPIC_BASE_URL"}
+    chat_options = frozenset({"temperature", "top_p", "stop", "max_tokens", "json_object",
+                              "json_schema"})  # no seed in the messages API
 
     def __init__(self, settings: Any, **config: Any) -> None:
         super().__init__(settings, **config)
@@ -72,17 +76,34 @@ class AnthropicProvider(Provider):
         prompt = task.prompt
         if prompt is None:
             raise ValueError("the anthropic provider needs a rendered prompt")
-        messages = [{"role": "user", "content": prompt.user}]
-        messages += [{"role": role, "content": content} for role, content in prompt.turns]
+        options = task.options
         request: dict[str, Any] = {"model": task.model or self.default_model,
-                                   "max_tokens": task.max_output_tokens, "messages": messages}
-        if prompt.system:
-            request["system"] = prompt.system
+                                   "max_tokens": task.max_output_tokens,
+                                   "messages": alternating(prompt.conversation())}
+        request.update({name: options[name] for name in ("temperature", "top_p")
+                        if name in options})
+        if "stop" in options:
+            request["stop_sequences"] = list(options["stop"])
+        system = prompt.system
+        response_format = options.get("response_format") or {}
+        if response_format.get("type") == "json_object":
+            system = f"{system}\n\n{JSON_OBJECT_INSTRUCTION}".strip()
+        if system:
+            request["system"] = system
+        # Structured answers are a forced tool call whose input is the answer: the spec's
+        # schema of `data` for typed types, the request's json_schema for a chat.
+        tool = None
         if task.schema is not None:
-            tool = f"record_{task.type}"
-            request["tools"] = [{"name": tool, "description": TOOL_DESCRIPTION,
-                                 "input_schema": typed.envelope(task.schema)}]
-            request["tool_choice"] = {"type": "tool", "name": tool}
+            tool = {"name": f"record_{task.type}", "description": TOOL_DESCRIPTION,
+                    "input_schema": typed.envelope(task.schema)}
+        elif response_format.get("type") == "json_schema":
+            wanted = response_format["json_schema"]
+            tool = {"name": wanted["name"],
+                    "description": wanted.get("description") or TOOL_DESCRIPTION,
+                    "input_schema": wanted.get("schema") or {"type": "object"}}
+        if tool is not None:
+            request["tools"] = [tool]
+            request["tool_choice"] = {"type": "tool", "name": tool["name"]}
         if task.timeout is not None:
             request["timeout"] = task.timeout
         return request
@@ -99,7 +120,7 @@ class AnthropicProvider(Provider):
             raise policy.UpstreamMalformed("no content in the body")
         words = "".join(getattr(block, "text", "") or "" for block in content
                         if getattr(block, "type", None) == "text")
-        if task.schema is not None:
+        if "tool_choice" in request:
             # The tool's input is the answer; no tool call leaves the prose, which fails
             # validation and gets the repair attempt.
             tool_input = next((block.input for block in content
@@ -119,7 +140,7 @@ class AnthropicProvider(Provider):
         request = self._request(task)
         request["stream"] = True
         # A typed task streams the tool's input: JSON text, as OpenAI's content would be.
-        wanted = "text_delta" if task.schema is None else "input_json_delta"
+        wanted = "input_json_delta" if "tool_choice" in request else "text_delta"
         parts: list[str] = []
         model, usage_in, output_tokens = request["model"], None, 0
         with translated_errors():
@@ -146,6 +167,18 @@ class AnthropicProvider(Provider):
         if client is not None:
             await client.close()
         self._clients.clear()
+
+
+def alternating(turns: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    """Messages whose roles alternate, as the messages API wants: consecutive turns of one
+    role (two user messages in a row) are joined into one."""
+    messages: list[dict[str, str]] = []
+    for role, content in turns:
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"] += "\n\n" + content
+        else:
+            messages.append({"role": role, "content": content})
+    return messages
 
 
 def _input_tokens(usage: Any) -> int:

@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator, ClassVar, Mapping
 
 TYPES = ("summary", "keywords", "sentiment", "entities", "translation", "custom")
 TYPED = frozenset({"keywords", "sentiment", "entities"})
+CHAT = "chat"  # a conversation from the OpenAI-compatible API: the Prompt is its messages
 MAX_OUTPUT_TOKENS = 1024  # what a task may write (budgets hold this much output in advance)
 
 
@@ -28,6 +29,19 @@ class Prompt:
     turns: tuple[tuple[str, str], ...] = ()
     version: str | None = None  # the version of the template that rendered it
 
+    @classmethod
+    def from_messages(cls, messages: tuple[tuple[str, str], ...]) -> "Prompt":
+        """A chat's (role, content) messages: the system ones joined into ``system``, the
+        others the conversation, in order (``user`` empty, all of them in ``turns``)."""
+        system = "\n\n".join(content for role, content in messages if role == "system")
+        return cls(system=system, user="",
+                   turns=tuple((role, content) for role, content in messages if role != "system"))
+
+    def conversation(self) -> tuple[tuple[str, str], ...]:
+        """The (role, content) turns after the system prompt: ``user`` (when there is one),
+        then ``turns``."""
+        return ((("user", self.user),) if self.user else ()) + self.turns
+
 
 @dataclass(frozen=True)
 class Task:
@@ -41,6 +55,7 @@ class Task:
     prompt: Prompt | None = None  # rendered template; the offline provider works on `text`
     schema: Mapping[str, Any] | None = None  # JSON schema `data` must match, for typed types
     max_output_tokens: int = MAX_OUTPUT_TOKENS
+    # A chat's options, by their OpenAI names: temperature, top_p, stop, seed, response_format.
     options: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # seconds this attempt may take (set by llm.policy)
 
@@ -65,7 +80,10 @@ class Provider(abc.ABC):
     name: ClassVar[str]
     needs_key: ClassVar[bool] = False
     key_setting: ClassVar[str | None] = None  # the setting that holds the key, for error messages
-    supports: ClassVar[frozenset[str]] = frozenset(TYPES)
+    supports: ClassVar[frozenset[str]] = frozenset((*TYPES, CHAT))
+    # What a chat request may ask of this provider beyond its messages (the OpenAI-compatible
+    # API refuses the rest with 400): sampling options and response formats.
+    chat_options: ClassVar[frozenset[str]] = frozenset()
     free: ClassVar[bool] = False  # runs locally at no cost (usage.cost_usd is 0, not unknown)
     # Config key → the setting the registry reads it from (api_key, model, models, base_url).
     settings_map: ClassVar[Mapping[str, str]] = {}
