@@ -41,8 +41,8 @@ class AnthropicProvider(Provider):
     key_setting = "ANTHROPIC_API_KEY"
     settings_map = {"api_key": "ANTHROPIC_API_KEY", "model": "ANTHROPIC_MODEL",
                     "models": "ANTHROPIC_MODELS", "base_url": "ANTHROPIC_BASE_URL"}
-    chat_options = frozenset({"temperature", "top_p", "stop", "max_tokens", "json_object",
-                              "json_schema"})  # no seed in the messages API
+    # The messages API (SDK 2.15's MessageCreateParams) has no temperature, top_p or seed.
+    chat_options = frozenset({"stop", "max_tokens", "json_object", "json_schema"})
 
     def __init__(self, settings: Any, **config: Any) -> None:
         super().__init__(settings, **config)
@@ -80,8 +80,6 @@ class AnthropicProvider(Provider):
         request: dict[str, Any] = {"model": task.model or self.default_model,
                                    "max_tokens": task.max_output_tokens,
                                    "messages": alternating(prompt.conversation())}
-        request.update({name: options[name] for name in ("temperature", "top_p")
-                        if name in options})
         if "stop" in options:
             request["stop_sequences"] = list(options["stop"])
         system = prompt.system
