@@ -41,6 +41,11 @@ def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
     spec = copy.deepcopy(_load_spec_file(path, path.stat().st_mtime))
     prompt = spec["components"]["schemas"]["Prompt"]["properties"]["prompt"]
     prompt["maxLength"] = settings.max_prompt_length
+    schemas = spec["components"]["schemas"]  # a chat message's text is bounded the same way
+    schemas["ChatCompletionRequestMessage"]["properties"]["content"]["oneOf"][0]["maxLength"] = \
+        settings.max_prompt_length
+    schemas["ChatCompletionRequestMessageContentPartText"]["properties"]["text"]["maxLength"] = \
+        settings.max_prompt_length
     for variant in ("BatchItems", "BatchTexts"):
         listed = spec["components"]["schemas"][variant]["properties"]
         listed["items" if variant == "BatchItems" else "texts"]["maxItems"] = \

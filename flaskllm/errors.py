@@ -4,9 +4,7 @@
      └── APIProblem                      {type, title, status, detail, code}
           ├── 4XX
           │    ├── BadRequest            400 BAD_REQUEST
-          │    │    ├── InvalidEncoding  400 INVALID_ENCODING
-          │    │    ├── ParameterNotSupported 400 PARAMETER_NOT_SUPPORTED
-          │    │    └── ChatNotSupported 400 CHAT_NOT_SUPPORTED
+          │    │    └── InvalidEncoding  400 INVALID_ENCODING
           │    ├── Unauthorized          401 UNAUTHORIZED
           │    ├── Forbidden             403 FORBIDDEN
           │    ├── NotFound              404 NOT_FOUND
@@ -16,6 +14,9 @@
           │    ├── TypeNotSupported      422 TYPE_NOT_SUPPORTED
           │    ├── ProviderNotAllowed    422 PROVIDER_NOT_ALLOWED
           │    ├── TemplateNotFound      422 TEMPLATE_NOT_FOUND
+          │    ├── ChatNotSupported      422 CHAT_NOT_SUPPORTED
+          │    ├── ParameterNotSupported 422 PARAMETER_NOT_SUPPORTED
+          │    ├── NoUserMessage         422 NO_USER_MESSAGE
           │    ├── IdempotencyKeyReused  422 IDEMPOTENCY_KEY_REUSED
           │    ├── InvalidRange          422 INVALID_RANGE
           │    ├── RateLimited           429 RATE_LIMITED
@@ -104,18 +105,6 @@ class InvalidEncoding(BadRequest):
     code = "INVALID_ENCODING"
 
 
-class ParameterNotSupported(BadRequest):
-    """The chosen provider cannot honour this request parameter (OpenAI-compatible API)."""
-
-    code = "PARAMETER_NOT_SUPPORTED"
-
-
-class ChatNotSupported(BadRequest):
-    """The provider cannot hold a conversation; name a processing type in the model."""
-
-    code = "CHAT_NOT_SUPPORTED"
-
-
 class Unauthorized(APIProblem):
     """A valid X-API-Token header is required."""
 
@@ -168,6 +157,24 @@ class TemplateNotFound(APIProblem):
     """No prompt template has this name."""
 
     status_code, title, code = 422, "Unprocessable Content", "TEMPLATE_NOT_FOUND"
+
+
+class ChatNotSupported(APIProblem):
+    """The provider cannot hold a conversation; name a processing type in the model."""
+
+    status_code, title, code = 422, "Unprocessable Content", "CHAT_NOT_SUPPORTED"
+
+
+class ParameterNotSupported(APIProblem):
+    """The chosen provider cannot honour this chat parameter (temperature, seed, json_schema…)."""
+
+    status_code, title, code = 422, "Unprocessable Content", "PARAMETER_NOT_SUPPORTED"
+
+
+class NoUserMessage(APIProblem):
+    """A chat completion needs at least one user message with text."""
+
+    status_code, title, code = 422, "Unprocessable Content", "NO_USER_MESSAGE"
 
 
 class IdempotencyKeyReused(APIProblem):

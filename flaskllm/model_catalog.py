@@ -8,7 +8,8 @@ completion's ``model`` names.
 
 Models containing ``/`` (a vLLM server's ``meta-llama/Llama-3.1-8B``) work: only the first
 ``/`` separates the provider. A provider whose key this server lacks is not listed (it could
-not answer); naming it answers 503 PROVIDER_NOT_CONFIGURED, as on /api/v1.
+not answer); naming it is a 404 whose message names the missing setting (OpenAI's clients
+retry a 503, in vain here).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def resolve(app: AppState, name: str) -> Target:
     provider_name, _, model = target.partition("/")
     if provider_name not in app.providers.names():
         raise _not_found(name)
-    provider = app.providers.get(provider_name)  # 503 when its key is missing
+    try:
+        provider = app.providers.get(provider_name)
+    except errors.ProviderNotConfigured as exc:  # not listed, so not found (no 503 retries)
+        raise errors.ModelNotFound(f"The model {name[:200]!r} is not available here: "
+                                   f"{exc.detail}", param="model") from exc
     if CHAT in provider.supports:
         if model and model not in app.providers.models(provider):
             raise _not_found(name)

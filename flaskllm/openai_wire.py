@@ -35,8 +35,8 @@ def messages_of(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     messages = tuple(("system" if m["role"] == "developer" else m["role"], text_of(m["content"]))
                      for m in body["messages"])
     if not any(role == "user" and content.strip() for role, content in messages):
-        raise errors.BadRequest("messages needs at least one user message with text.",
-                                param="messages")
+        raise errors.NoUserMessage("messages needs at least one user message with text.",
+                                   param="messages")
     return messages
 
 
