@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 import openai
@@ -279,3 +280,24 @@ def test_a_repeated_request_is_a_cache_hit(upstream):
         first.parse().choices[0].message.content
     wait_for_records(app, 4, operation="chat.completions")
     wait_for_records(app, 2, operation="chat.completions", cached=True)
+
+
+def test_the_specs_v1_examples_run_as_written(settings, openai_fake):
+    """Every /v1 example of the spec (curl lines included: a bearer token) is answered 200,
+    by a server whose openai provider has the model the examples name."""
+    app = create_app(settings.replace(rate_limit_enabled=False, **{
+        **provider_config("openai", openai_fake.url), "openai_model": "gpt-4.1-mini"}))
+    token = app.state.tokens.create("examples")
+    with app.test_client() as client:
+        found = client.get("/api/v1/examples", headers={"X-API-Token": token}).json()
+        ran = 0
+        for example in found["examples"]:
+            if not example["path"].startswith("/v1/"):
+                continue
+            assert '"Authorization: Bearer $FLASKLLM_TOKEN"' in example["curl"]
+            path = re.search(r"http://127\.0\.0\.1:8000(\S+)", example["curl"]).group(1)
+            response = client.request(example["method"], path, json=example["request"],
+                                      headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 200, (example["name"], response.text)
+            ran += 1
+    assert ran == 4  # chat, offline, models.search, models.get
