@@ -225,6 +225,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/docs/openai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["docs.openai"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs/errors": {
         parameters: {
             query?: never;
@@ -233,6 +249,54 @@ export interface paths {
             cookie?: never;
         };
         get: operations["docs.errors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["chat.completions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["models.search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["models.get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -432,6 +496,106 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        CreateChatCompletionRequest: {
+            model: string;
+            messages: components["schemas"]["ChatCompletionRequestMessage"][];
+            max_tokens?: number | null;
+            max_completion_tokens?: number | null;
+            temperature?: number | null;
+            top_p?: number | null;
+            stop?: (string | null) | string[];
+            n?: number | null;
+            stream?: boolean | null;
+            stream_options?: {
+                include_usage?: boolean;
+            } | null;
+            response_format?: components["schemas"]["ResponseFormatText"] | components["schemas"]["ResponseFormatJsonObject"] | components["schemas"]["ResponseFormatJsonSchema"];
+            seed?: number | null;
+            user?: string;
+            frequency_penalty?: number | null;
+            presence_penalty?: number | null;
+            logprobs?: false | null;
+        };
+        ChatCompletionRequestMessage: {
+            role: "system" | "developer" | "user" | "assistant";
+            content: string | components["schemas"]["ChatCompletionRequestMessageContentPartText"][];
+        };
+        ChatCompletionRequestMessageContentPartText: {
+            type: "text";
+            text: string;
+        };
+        ResponseFormatText: {
+            type: "text";
+        };
+        ResponseFormatJsonObject: {
+            type: "json_object";
+        };
+        ResponseFormatJsonSchema: {
+            type: "json_schema";
+            json_schema: {
+                name: string;
+                description?: string;
+                schema?: Record<string, never>;
+                strict?: boolean | null;
+            };
+        };
+        CreateChatCompletionResponse: {
+            id: string;
+            object: "chat.completion";
+            created: number;
+            model: string;
+            choices: {
+                index: number;
+                message: components["schemas"]["ChatCompletionResponseMessage"];
+                finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
+                logprobs: Record<string, never> | null;
+            }[];
+            usage?: components["schemas"]["CompletionUsage"];
+        };
+        ChatCompletionResponseMessage: {
+            role: "assistant";
+            content: string | null;
+            refusal: string | null;
+        };
+        CreateChatCompletionStreamResponse: {
+            id: string;
+            object: "chat.completion.chunk";
+            created: number;
+            model: string;
+            choices: {
+                index: number;
+                delta: {
+                    role?: "assistant";
+                    content?: string | null;
+                };
+                finish_reason: "stop" | "length" | "content_filter" | null;
+                logprobs?: Record<string, never> | null;
+            }[];
+            usage?: components["schemas"]["CompletionUsage"] | null;
+        };
+        CompletionUsage: {
+            prompt_tokens: number;
+            completion_tokens: number;
+            total_tokens: number;
+        };
+        ListModelsResponse: {
+            object: "list";
+            data: components["schemas"]["Model"][];
+        };
+        Model: {
+            id: string;
+            object: "model";
+            created: number;
+            owned_by: string;
+        };
+        ErrorResponse: {
+            error: {
+                message: string;
+                type: "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "server_error";
+                param: string | null;
+                code: string | null;
+            };
+        };
     };
     responses: {
         BadRequest: {
@@ -525,6 +689,56 @@ export interface components {
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        OpenAIError: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAIBadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAIUnauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAINotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAIUnprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAITooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
     };
@@ -895,6 +1109,26 @@ export interface operations {
             400: components["responses"]["BadRequest"];
         };
     };
+    "docs.openai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+        };
+    };
     "docs.errors": {
         parameters: {
             query?: never;
@@ -913,6 +1147,89 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+        };
+    };
+    "chat.completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateChatCompletionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateChatCompletionResponse"];
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["OpenAIBadRequest"];
+            401: components["responses"]["OpenAIUnauthorized"];
+            404: components["responses"]["OpenAINotFound"];
+            413: components["responses"]["OpenAIError"];
+            415: components["responses"]["OpenAIError"];
+            422: components["responses"]["OpenAIUnprocessable"];
+            429: components["responses"]["OpenAITooManyRequests"];
+            502: components["responses"]["OpenAIError"];
+            503: components["responses"]["OpenAIError"];
+            504: components["responses"]["OpenAIError"];
+        };
+    };
+    "models.search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListModelsResponse"];
+                };
+            };
+            400: components["responses"]["OpenAIBadRequest"];
+            401: components["responses"]["OpenAIUnauthorized"];
+            429: components["responses"]["OpenAITooManyRequests"];
+        };
+    };
+    "models.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            400: components["responses"]["OpenAIBadRequest"];
+            401: components["responses"]["OpenAIUnauthorized"];
+            404: components["responses"]["OpenAINotFound"];
+            429: components["responses"]["OpenAITooManyRequests"];
         };
     };
 }
