@@ -37,6 +37,9 @@ SDK exceptions (by type and status code) into its internal ``Upstream*`` errors,
 
 Connexion's own problems (validation, security, routing) and Starlette's HTTP errors are
 rendered in the same shape by ``problem_response``, with a code derived from the status.
+On the OpenAI-compatible /v1 operations the same problems are rendered in OpenAI's error
+shape instead (``flaskllm.responses.rendered``): same status and headers, the code as
+``error.code``, and a problem's ``param`` extension as ``error.param``.
 """
 
 from __future__ import annotations
