@@ -44,7 +44,7 @@ def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
     schemas = spec["components"]["schemas"]  # a chat message's text is bounded the same way
     schemas["ChatCompletionRequestMessage"]["properties"]["content"]["oneOf"][0]["maxLength"] = \
         settings.max_prompt_length
-    schemas["ChatCompletionRequestMessageContentPartText"]["properties"]["text"]["maxLength"] = \
+    schemas["ChatCompletionTextPart"]["properties"]["text"]["maxLength"] = \
         settings.max_prompt_length
     for variant in ("BatchItems", "BatchTexts"):
         listed = spec["components"]["schemas"][variant]["properties"]

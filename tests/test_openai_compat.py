@@ -301,3 +301,22 @@ def test_the_specs_v1_examples_run_as_written(settings, openai_fake):
             assert response.status_code == 200, (example["name"], response.text)
             ran += 1
     assert ran == 4  # chat, offline, models.search, models.get
+
+
+def test_a_failing_provider_falls_back_within_the_deadline(serve, openai_fake, anthropic_fake):
+    """openai answers 500 every time: after its retries, the chat goes to the fallback
+    (anthropic), and the reply says which provider answered."""
+    from fakes import Step
+
+    url, app, token = serve(llm_provider="openai", fallback_providers=("anthropic",),
+                            request_timeout=10.0,
+                            **provider_config("openai", openai_fake.url),
+                            **provider_config("anthropic", anthropic_fake.url))
+    openai_fake.always(Step(status=500, body={"error": {"message": "down", "type": "x"}}))
+    client = openai.OpenAI(base_url=url, api_key=token, max_retries=0)
+    completion = client.chat.completions.create(
+        model="openai", messages=[{"role": "user", "content": "Hello fallback"}])
+    assert completion.model.startswith("anthropic/")
+    assert completion.choices[0].message.content == "Summary: Hello fallback"
+    assert openai_fake.calls == 3 and anthropic_fake.calls == 1  # policy.MAX_ATTEMPTS, then one
+    wait_for_records(app, 1, operation="chat.completions", provider="anthropic", status=200)

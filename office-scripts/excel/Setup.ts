@@ -330,9 +330,9 @@ interface components {
         };
         ChatCompletionRequestMessage: {
             role: "system" | "developer" | "user" | "assistant";
-            content: string | components["schemas"]["ChatCompletionRequestMessageContentPartText"][];
+            content: string | components["schemas"]["ChatCompletionTextPart"][];
         };
-        ChatCompletionRequestMessageContentPartText: {
+        ChatCompletionTextPart: {
             type: "text";
             text: string;
         };

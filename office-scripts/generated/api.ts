@@ -518,9 +518,9 @@ export interface components {
         };
         ChatCompletionRequestMessage: {
             role: "system" | "developer" | "user" | "assistant";
-            content: string | components["schemas"]["ChatCompletionRequestMessageContentPartText"][];
+            content: string | components["schemas"]["ChatCompletionTextPart"][];
         };
-        ChatCompletionRequestMessageContentPartText: {
+        ChatCompletionTextPart: {
             type: "text";
             text: string;
         };
