@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from flaskllm import errors, pipeline
 from flaskllm.llm.base import CHAT, MAX_OUTPUT_TOKENS
 from flaskllm.model_catalog import Target
+from flaskllm.responses import openai_error
 
 OPERATION = "chat.completions"  # the spec's operationId, in usage records and metrics
 DONE = b"data: [DONE]\n\n"
@@ -131,6 +132,21 @@ class Reply:
         return event({"id": self.id, "object": "chat.completion.chunk",
                       "created": self.created, "model": self.model, "choices": choices,
                       **extra})
+
+
+    def chunks_for(self, kind: str, data: Any, include_usage: bool) -> list[bytes]:
+        """The chunks for one of FlaskLLM's stream events (delta, done or error)."""
+        if kind == "delta":
+            return [] if self.data_as_json else [self.chunk({"content": data["text"]})]
+        if kind == "error":  # after the stream started: OpenAI's SDKs raise on this event
+            return [event(openai_error(data))]
+        chunks = []  # done
+        if self.data_as_json:  # typed data as JSON: whole, once the result is known
+            chunks.append(self.chunk({"content": self.content(data)}))
+        chunks.append(self.chunk({}, "stop"))
+        if include_usage:
+            chunks.append(self.chunk(None, usage=usage(data)))
+        return chunks + [DONE]
 
 
 def usage(result: Mapping[str, Any]) -> dict[str, int]:

@@ -320,3 +320,25 @@ def test_a_failing_provider_falls_back_within_the_deadline(serve, openai_fake, a
     assert completion.choices[0].message.content == "Summary: Hello fallback"
     assert openai_fake.calls == 3 and anthropic_fake.calls == 1  # policy.MAX_ATTEMPTS, then one
     wait_for_records(app, 1, operation="chat.completions", provider="anthropic", status=200)
+
+
+
+def test_a_stream_that_breaks_midway_ends_with_an_error_the_sdk_raises(serve):
+    from test_streaming import GatedStream
+
+    fake = GatedStream(fail_after_first=True)  # the first word, then a reset connection
+    try:
+        url, app, token = serve(llm_provider="openai",
+                                **provider_config("openai", fake.server.url))
+        client = openai.OpenAI(base_url=url, api_key=token, max_retries=0)
+        received = []
+        with pytest.raises(openai.APIError) as failed:
+            for chunk in client.chat.completions.create(
+                    model="openai", stream=True,
+                    messages=[{"role": "user", "content": "Plan the launch."}]):
+                received.append(chunk)
+    finally:
+        fake.stop()
+    assert "".join(c.choices[0].delta.content or "" for c in received if c.choices) == "The"
+    assert failed.value.code == "PROVIDER_ERROR"  # an event after the start, not a status
+    wait_for_records(app, 1, operation="chat.completions", status=502)

@@ -7,6 +7,7 @@ without touching the translation (flaskllm/openai_wire.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any, AsyncIterator
 
@@ -15,7 +16,7 @@ from starlette.responses import StreamingResponse
 
 from flaskllm import model_catalog, openai_wire, pipeline, state, streaming
 from flaskllm.cache import no_cache_requested
-from flaskllm.responses import json_response, openai_error
+from flaskllm.responses import json_response
 from flaskllm.state import AppState
 
 
@@ -48,9 +49,11 @@ async def _stream(app: AppState, job: pipeline.Job) -> AsyncIterator[tuple[str, 
 
     async def pieces() -> AsyncIterator[tuple[str, Any]]:
         # streaming.events writes FlaskLLM's own events, one `event:`/`data:` pair each.
-        async for raw in streaming.events(app, prepared):
-            head, _, data = raw.decode("utf-8").partition("\ndata: ")
-            yield head.removeprefix("event: "), json.loads(data)
+        # Closed with this generator: a client that goes away cancels the upstream call.
+        async with contextlib.aclosing(streaming.events(app, prepared)) as events:
+            async for raw in events:
+                head, _, data = raw.decode("utf-8").partition("\ndata: ")
+                yield head.removeprefix("event: "), json.loads(data)
 
     return pieces()
 
@@ -58,15 +61,8 @@ async def _stream(app: AppState, job: pipeline.Job) -> AsyncIterator[tuple[str, 
 async def _chunks(reply: openai_wire.Reply, pieces: AsyncIterator[tuple[str, Any]],
                   include_usage: bool) -> AsyncIterator[bytes]:
     yield reply.chunk({"role": "assistant", "content": ""})
-    async for kind, data in pieces:
-        if kind == "delta" and not reply.data_as_json:
-            yield reply.chunk({"content": data["text"]})
-        elif kind == "done":
-            if reply.data_as_json:  # typed data as JSON: whole, once the result is known
-                yield reply.chunk({"content": reply.content(data)})
-            yield reply.chunk({}, "stop")
-            if include_usage:
-                yield reply.chunk(None, usage=openai_wire.usage(data))
-            yield openai_wire.DONE
-        elif kind == "error":  # after the stream started: OpenAI's SDKs raise on this event
-            yield openai_wire.event(openai_error(data))
+    async with contextlib.aclosing(pieces):
+        async for kind, data in pieces:
+            for chunk in reply.chunks_for(kind, data, include_usage):
+                yield chunk
+
