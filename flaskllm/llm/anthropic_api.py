@@ -1,7 +1,9 @@
 """The ``anthropic`` provider: the official SDK's ``AsyncAnthropic`` and the messages API.
 
 Typed types use tool use: one tool whose ``input_schema`` is the spec's schema of ``data``
-(wrapped in an object), and ``tool_choice`` forcing the model to call it.
+(wrapped in an object), and ``tool_choice`` forcing the model to call it. A chat (the
+OpenAI-compatible API) with a ``json_schema`` response format is answered the same way with
+the request's schema; its messages are sent as alternating turns (``alternating``).
 """
 
 from __future__ import annotations

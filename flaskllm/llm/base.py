@@ -55,7 +55,8 @@ class Task:
     prompt: Prompt | None = None  # rendered template; the offline provider works on `text`
     schema: Mapping[str, Any] | None = None  # JSON schema `data` must match, for typed types
     max_output_tokens: int = MAX_OUTPUT_TOKENS
-    # A chat's options, by their OpenAI names: temperature, top_p, stop, seed, response_format.
+    # A chat's options, by their OpenAI names: temperature, top_p, stop, seed, response_format
+    # (max_tokens, capped, becomes max_output_tokens).
     options: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # seconds this attempt may take (set by llm.policy)
 
@@ -82,7 +83,8 @@ class Provider(abc.ABC):
     key_setting: ClassVar[str | None] = None  # the setting that holds the key, for error messages
     supports: ClassVar[frozenset[str]] = frozenset((*TYPES, CHAT))
     # What a chat request may ask of this provider beyond its messages (the OpenAI-compatible
-    # API refuses the rest with 400): sampling options and response formats.
+    # API refuses the rest with 422 PARAMETER_NOT_SUPPORTED): sampling options, max_tokens and
+    # response formats (json_object, json_schema).
     chat_options: ClassVar[frozenset[str]] = frozenset()
     free: ClassVar[bool] = False  # runs locally at no cost (usage.cost_usd is 0, not unknown)
     # Config key → the setting the registry reads it from (api_key, model, models, base_url).
