@@ -66,6 +66,14 @@ def features(options: Mapping[str, Any]) -> list[str]:
     return named
 
 
+def check_logprobs(body: Mapping[str, Any]) -> None:
+    """No provider's log probabilities are passed on: ``logprobs: true`` is refused."""
+    if body.get("logprobs"):
+        raise errors.ParameterNotSupported(
+            "This server does not return log probabilities; leave logprobs out or send false.",
+            param="logprobs")
+
+
 def check_features(target: Target, options: Mapping[str, Any]) -> None:
     for feature in features(options):
         if feature not in target.provider.chat_options:
@@ -80,6 +88,7 @@ def job_for(body: Mapping[str, Any], target: Target, *, request_id: str, token: 
     """The Job of one chat completion. A provider that cannot chat runs the processing type
     its model names on the last user message; its options only shape the reply."""
     messages = messages_of(body)
+    check_logprobs(body)
     options = options_of(body)
     check_features(target, options)
     common = dict(request_id=request_id, token=token, no_cache=no_cache,
