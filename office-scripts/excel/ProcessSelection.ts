@@ -792,7 +792,7 @@ interface components {
         } & {
             [key: string]: unknown;
         };
-        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "MODEL_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "CHAT_NOT_SUPPORTED" | "PARAMETER_NOT_SUPPORTED" | "NO_USER_MESSAGE" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "SERVICE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "PROVIDER_TIMEOUT" | "ERROR";
+        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "INVALID_JSON" | "EMPTY_PROMPT" | "AMBIGUOUS_CREDENTIALS" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "MODEL_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "TOKEN_EXISTS" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "CHAT_NOT_SUPPORTED" | "PARAMETER_NOT_SUPPORTED" | "NO_USER_MESSAGE" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "PROVIDER_EMPTY_ANSWER" | "SERVICE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "BUDGETS_UNAVAILABLE" | "TOKENS_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "PROVIDER_TIMEOUT" | "ERROR";
         CreateChatCompletionRequest: {
             model: string;
             messages: components["schemas"]["ChatCompletionRequestMessage"][];
@@ -811,7 +811,7 @@ interface components {
             user?: string;
             frequency_penalty?: number | null;
             presence_penalty?: number | null;
-            logprobs?: false | null;
+            logprobs?: boolean | null;
         };
         ChatCompletionRequestMessage: {
             role: "system" | "developer" | "user" | "assistant";
