@@ -104,10 +104,11 @@ class Provider(abc.ABC):
 
     @property
     def supports(self) -> frozenset[str]:
-        """The processing types this provider can do: every type, for a language model."""
+        """The processing types this provider can do: every type and a chat, for a language
+        model."""
         from flaskllm.llm import processing
 
-        return frozenset(processing.names())
+        return frozenset((*processing.names(), processing.CHAT))
 
     @abc.abstractmethod
     def stream(self, task: Task) -> AsyncIterator[str | Result]:

@@ -103,4 +103,5 @@ def get(name: str) -> ProcessingType:
 
 
 def names() -> tuple[str, ...]:
-    return tuple(catalog())
+    """The spec's types (``chat`` is not one a request may name)."""
+    return tuple(name for name in catalog() if name != CHAT)
