@@ -44,8 +44,15 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
 	touch $@
 
-test-node: install $(NODE_DIR)/node_modules/.installed
+# tests/node-openai/: the official openai npm package against a live server's /v1 API.
+NODE_OPENAI_DIR := tests/node-openai
+$(NODE_OPENAI_DIR)/node_modules/.installed: $(NODE_OPENAI_DIR)/package-lock.json
+	cd $(NODE_OPENAI_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+test-node: install $(NODE_DIR)/node_modules/.installed $(NODE_OPENAI_DIR)/node_modules/.installed
 	cd $(NODE_DIR) && FLASKLLM_PYTHON=$(abspath $(BIN)/python) npm test
+	cd $(NODE_OPENAI_DIR) && FLASKLLM_PYTHON=$(abspath $(BIN)/python) npm test
 
 check: install
 	$(BIN)/flaskllm check
@@ -66,4 +73,4 @@ bench: $(BENCH_VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) instance .pytest_cache $(NODE_DIR)/node_modules $(NODE_DIR)/addin/dist \
-		$(SPEC_DIR)/node_modules
+		$(SPEC_DIR)/node_modules $(NODE_OPENAI_DIR)/node_modules

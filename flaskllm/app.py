@@ -29,7 +29,7 @@ from flaskllm import context, db, errors, logs, resources, speedups, state, vali
 from flaskllm.clientip import ClientAddressMiddleware
 from flaskllm.middleware import (AllowHeaderMiddleware, RequestBodyMiddleware,
                                  RequestContextMiddleware)
-from flaskllm.responses import dumps
+from flaskllm.responses import dumps, rendered
 from flaskllm.settings import Settings
 
 SPEC_PATH = resources.path("spec/openapi.yaml")
@@ -50,6 +50,11 @@ def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
     spec = copy.deepcopy(_load_spec_file(path, path.stat().st_mtime))
     prompt = spec["components"]["schemas"]["Prompt"]["properties"]["prompt"]
     prompt["maxLength"] = settings.max_prompt_length
+    schemas = spec["components"]["schemas"]  # a chat message's text is bounded the same way
+    schemas["ChatCompletionRequestMessage"]["properties"]["content"]["oneOf"][0]["maxLength"] = \
+        settings.max_prompt_length
+    schemas["ChatCompletionTextPart"]["properties"]["text"]["maxLength"] = \
+        settings.max_prompt_length
     for variant in ("BatchItems", "BatchTexts"):
         listed = spec["components"]["schemas"][variant]["properties"]
         listed["items" if variant == "BatchItems" else "texts"]["maxItems"] = \
@@ -74,8 +79,9 @@ def _problem_handler(_request: ConnexionRequest, exc: Exception) -> ConnexionRes
             log.warning("%s: %s", body["code"], body["detail"])
         else:
             log.error("%s: %s", body["code"], body["detail"], exc_info=exc)
-    return ConnexionResponse(status_code=body["status"], content_type=errors.PROBLEM_JSON,
-                             body=dumps(body), headers=headers)
+    shown, media_type = rendered(body, _request.url.path)  # OpenAI's shape on /v1
+    return ConnexionResponse(status_code=body["status"], content_type=media_type,
+                             body=dumps(shown), headers=headers)
 
 
 _db_logged = [float("-inf")]
@@ -135,7 +141,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> AsyncApp
     app.add_middleware(CORSMiddleware, MiddlewarePosition.BEFORE_ROUTING,
                        allow_origins=list(settings.allowed_origins),
                        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-                       allow_headers=["Content-Type", "X-API-Token", "X-Request-ID",
+                       allow_headers=["Content-Type", "X-API-Token", "Authorization",
+                                      "X-Request-ID",
                                       "Idempotency-Key", "Cache-Control"],
                        expose_headers=["X-Request-ID", "Retry-After", "X-Cache",
                                        "X-RateLimit-Limit", "X-RateLimit-Remaining",

@@ -11,7 +11,8 @@
           │    ├── Unauthorized          401 UNAUTHORIZED
           │    ├── Forbidden             403 FORBIDDEN
           │    ├── NotFound              404 NOT_FOUND
-          │    │    └── TokenNotFound    404 TOKEN_NOT_FOUND
+          │    │    ├── TokenNotFound    404 TOKEN_NOT_FOUND
+          │    │    └── ModelNotFound    404 MODEL_NOT_FOUND
           │    ├── RequestTimeout        408 REQUEST_TIMEOUT
           │    ├── TokenExists           409 TOKEN_EXISTS
           │    ├── PayloadTooLarge       413 PAYLOAD_TOO_LARGE
@@ -20,6 +21,9 @@
           │    ├── TypeNotSupported      422 TYPE_NOT_SUPPORTED
           │    ├── ProviderNotAllowed    422 PROVIDER_NOT_ALLOWED
           │    ├── TemplateNotFound      422 TEMPLATE_NOT_FOUND
+          │    ├── ChatNotSupported      422 CHAT_NOT_SUPPORTED
+          │    ├── ParameterNotSupported 422 PARAMETER_NOT_SUPPORTED
+          │    ├── NoUserMessage         422 NO_USER_MESSAGE
           │    ├── IdempotencyKeyReused  422 IDEMPOTENCY_KEY_REUSED
           │    ├── InvalidRange          422 INVALID_RANGE
           │    ├── RateLimited           429 RATE_LIMITED
@@ -44,6 +48,9 @@ SDK exceptions (by type and status code) into its internal ``Upstream*`` errors,
 
 Connexion's own problems (validation, security, routing) and Starlette's HTTP errors are
 rendered in the same shape by ``problem_response``, with a code derived from the status.
+On the OpenAI-compatible /v1 operations the same problems are rendered in OpenAI's error
+shape instead (``flaskllm.responses.rendered``): same status and headers, the code as
+``error.code``, and a problem's ``param`` extension as ``error.param``.
 """
 
 from __future__ import annotations
@@ -167,6 +174,12 @@ class TokenExists(APIProblem):
     status_code, title, code = 409, "Conflict", "TOKEN_EXISTS"
 
 
+class ModelNotFound(NotFound):
+    """The model is not one of this server's (GET /v1/models lists them)."""
+
+    code = "MODEL_NOT_FOUND"
+
+
 class PayloadTooLarge(APIProblem):
     """The request body is larger than this server accepts."""
 
@@ -201,6 +214,24 @@ class TemplateNotFound(APIProblem):
     """No prompt template has this name."""
 
     status_code, title, code = 422, "Unprocessable Content", "TEMPLATE_NOT_FOUND"
+
+
+class ChatNotSupported(APIProblem):
+    """The provider cannot hold a conversation; name a processing type in the model."""
+
+    status_code, title, code = 422, "Unprocessable Content", "CHAT_NOT_SUPPORTED"
+
+
+class ParameterNotSupported(APIProblem):
+    """The chosen provider cannot honour this chat parameter (temperature, seed, json_schema…)."""
+
+    status_code, title, code = 422, "Unprocessable Content", "PARAMETER_NOT_SUPPORTED"
+
+
+class NoUserMessage(APIProblem):
+    """A chat completion needs at least one user message with text."""
+
+    status_code, title, code = 422, "Unprocessable Content", "NO_USER_MESSAGE"
 
 
 class IdempotencyKeyReused(APIProblem):

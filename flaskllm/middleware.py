@@ -71,7 +71,8 @@ class RequestContextMiddleware:
                     if started:
                         raise
                     ctx.refused(errors.as_problem(exc)[0]["code"])
-                    await problem_response(exc)(scope, receive, send_with_id)
+                    await problem_response(exc, scope.get("path", ""))(
+                        scope, receive, send_with_id)
         finally:
             logs.request_finished(self.app_state, scope, ctx, status, time.perf_counter() - began)
 

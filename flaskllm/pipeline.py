@@ -14,8 +14,8 @@
                a bug and a client that went away alike (flaskllm/usage/meter.py)
 
 The rate limit is counted before, by the operation (``await app.limiter.hit(token, cost)``),
-because a batch counts all its items at once. Single, batch and stream requests all run
-``run``; nothing else calls a provider.
+because a batch counts all its items at once. Single, batch and stream requests, and the
+OpenAI-compatible chat completions, all run ``run``; nothing else calls a provider.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any, AsyncIterator, Mapping
 
 from flaskllm import errors
 from flaskllm.llm import policy, processing, typed
-from flaskllm.llm.base import Prompt, Provider, Result, Task, add_tokens
+from flaskllm.llm.base import MAX_OUTPUT_TOKENS, Prompt, Provider, Result, Task, add_tokens
 from flaskllm.state import AppState
 from flaskllm.templates import Template
 from flaskllm.usage.meter import Meter
@@ -60,6 +60,9 @@ class Job:
     instruction: str | None = None  # custom's free instruction (extra ones for other types)
     no_cache: bool = False  # Cache-Control: no-cache: skip the cache lookup, store the answer
     operation: str = "webhook.create"  # the spec's operationId, for the usage record
+    # A chat (type "chat", the OpenAI-compatible API): its (role, content) messages, which
+    # make the prompt instead of a template; ``text`` is their text, for length and metering.
+    messages: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any], *, request_id: str, token: str,
@@ -146,13 +149,14 @@ async def _steps(app: AppState, job: Job, gap: float | None) -> AsyncIterator[An
     started = time.perf_counter()
     check_length(app, job)
     provider = provider_for(app, job)
-    template = app.templates.get(job.template or job.type)
+    template = template_for(app, job)
+    version = template.version if template else None  # in the cache key and the answer
     meter = await Meter.open(app, job, provider, prompt_chars(app, job, template))
     written: list[str] = []
     try:
         yield _ADMITTED
         slot = await app.cache.claim(
-            app.cache.key(job, provider, template_version=template.version),
+            app.cache.key(job, provider, template_version=version),
             refresh=job.no_cache)
         if slot.result is not None:  # no upstream call of its own: a hit, or a shared call
             result, cached, upstream = slot.result, True, None
@@ -175,7 +179,7 @@ async def _steps(app: AppState, job: Job, gap: float | None) -> AsyncIterator[An
             await slot.fill(result)
             cost = meter.succeeded(result, cached, upstream)
         yield Done(shape(job, provider, result, time.perf_counter() - started, cached=cached,
-                         template_version=template.version, cost=cost))
+                         template_version=version, cost=cost))
     except BaseException as exc:  # a problem, a bug, or the client went away (the caller logs)
         meter.ended(exc, "".join(written))
         raise
@@ -247,7 +251,7 @@ def provider_for(app: AppState, job: Job) -> Provider:
 _SCHEMA_CHARS: dict[str, int] = {}  # per type: the JSON schema a typed request carries
 
 
-def prompt_chars(app: AppState, job: Job, template: Template) -> int:
+def prompt_chars(app: AppState, job: Job, template: Template | None) -> int:
     """The rendered prompt's size, at most, without rendering it (a render costs ~0.14 ms,
     which a cache hit never pays): the template's own text, what the request puts in, and
     the schema a typed request sends along."""
@@ -257,17 +261,25 @@ def prompt_chars(app: AppState, job: Job, template: Template) -> int:
             typed.envelope(schema), ensure_ascii=False))
     supplied = (len(job.text) + len(job.instruction or "") + len(job.language or "")
                 + sum(len(str(v)) for v in job.variables.values()))
-    return template.static_chars + supplied + _SCHEMA_CHARS[job.type]
+    static = template.static_chars if template else 0  # a chat's messages are all in text
+    return static + supplied + _SCHEMA_CHARS[job.type]
 
 
 def task_for(app: AppState, job: Job) -> Task:
     """The task with its rendered prompt; the user's text enters the template as data."""
     context = {"text": job.text, "type": job.type, "language": job.language,
                "source": job.source, "instruction": job.instruction}
-    prompt = app.templates.render(job.template or job.type, context, job.variables)
+    prompt = Prompt.from_messages(job.messages) if job.messages else \
+        app.templates.render(job.template or job.type, context, job.variables)
     return Task(type=job.type, text=job.text, language=job.language, source=job.source,
                 model=job.model, prompt=prompt, schema=app.data_schema(job.type),
-                options=job.options)
+                options=job.options,
+                max_output_tokens=job.options.get("max_tokens", MAX_OUTPUT_TOKENS))
+
+
+def template_for(app: AppState, job: Job) -> Template | None:
+    """The template that renders the job's prompt (None for a chat: its messages are it)."""
+    return None if job.messages else app.templates.get(job.template or job.type)
 
 
 async def typed_answer(app: AppState, job: Job, provider: Provider, task: Task,

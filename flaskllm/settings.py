@@ -128,6 +128,17 @@ def header_key(name: str) -> bytes:
     return key.encode("latin-1")
 
 
+def _aliases(raw: str) -> tuple[tuple[str, str], ...]:
+    """``fast=openai/gpt-4.1-mini,smart=anthropic/claude-sonnet-4-5`` → (alias, target) pairs."""
+    pairs = []
+    for item in _list(raw):
+        alias, sep, target = (part.strip() for part in item.partition("="))
+        if not (sep and alias and "/" in target):
+            raise ValueError(f"expected alias=provider/model, got {item!r}")
+        pairs.append((alias, target))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Field:
     """One setting. The positional four are the row; the options after them are keywords."""
@@ -183,6 +194,8 @@ FIELDS: tuple[Field, ...] = (
           "rows separated by `;`"),
     Field("FALLBACK_PROVIDERS", _list, (), "Providers to try in order when the chosen one "
           "fails with a 5xx, a timeout or a connection error, comma-separated"),
+    Field("MODEL_ALIASES", _aliases, (), "Model names for the OpenAI-compatible API, "
+          "comma-separated `alias=provider/model` pairs (`fast=openai/gpt-4.1-mini`)"),
     Field("REQUEST_TIMEOUT", _positive_float, 30.0,
           "Overall deadline in seconds for one LLM call, retries included"),
     Field("PROMPT_TEMPLATES_DIR", _str, "", "A folder of `*.j2` prompt templates that add to "
@@ -273,6 +286,8 @@ def env_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (tuple, list)):
+        if value and isinstance(value[0], tuple):  # MODEL_ALIASES' (alias, target) pairs
+            return ",".join("=".join(pair) for pair in value)
         rows = [env_text(v) for v in value]
         return (";" if value and dataclasses.is_dataclass(value[0]) else ",").join(rows)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -10,13 +10,16 @@ everything after that, the upstream's failures included, ends the stream with an
 event. Retries, fallback, the cache and the deadline are the pipeline's, the same as for
 single and batch requests (flaskllm/pipeline.py, flaskllm/llm/policy.py). A client that goes
 away closes the events, which cancels the upstream call.
+
+The events are written by a ``Wire``: FlaskLLM's own above (``NATIVE``), or OpenAI's
+``chat.completion.chunk`` events for /v1/chat/completions (``flaskllm.openai_wire.ChunkWire``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Protocol
 
 from connexion.exceptions import ProblemException
 
@@ -33,19 +36,46 @@ def event(name: str, data: Any) -> bytes:
     return f"event: {name}\ndata: {payload}\n\n".encode("utf-8")
 
 
-async def encode(events: Run) -> AsyncIterator[bytes]:
-    """``events`` as SSE bytes; a failure becomes the ``error`` event (a bug: a 500 problem,
-    logged). Closing this generator closes ``events``."""
+class Wire(Protocol):
+    """How a stream writes the pipeline's events: the SSE bytes of each."""
+
+    def delta(self, text: str) -> list[bytes]: ...
+
+    def done(self, body: dict[str, Any]) -> list[bytes]: ...
+
+    def error(self, problem: dict[str, Any]) -> list[bytes]: ...
+
+
+class NativeWire:
+    """FlaskLLM's own events: ``delta``, ``done``, ``error``."""
+
+    def delta(self, text: str) -> list[bytes]:
+        return [event("delta", {"text": text})]
+
+    def done(self, body: dict[str, Any]) -> list[bytes]:
+        return [event("done", body)]
+
+    def error(self, problem: dict[str, Any]) -> list[bytes]:
+        return [event("error", problem)]
+
+
+NATIVE = NativeWire()
+
+
+async def encode(events: Run, wire: Wire = NATIVE) -> AsyncIterator[bytes]:
+    """``events`` as SSE bytes written by ``wire``; a failure becomes its error event (a bug:
+    a 500 problem, logged). Closing this generator closes ``events``."""
     try:
         async for item in events:
-            if isinstance(item, Delta):
-                yield event("delta", {"text": item.text})
-            else:
-                yield event("done", item.body)
+            chunks = wire.delta(item.text) if isinstance(item, Delta) else wire.done(item.body)
+            for chunk in chunks:
+                yield chunk
     except ProblemException as exc:
-        yield event("error", errors.as_problem(exc)[0])
+        for chunk in wire.error(errors.as_problem(exc)[0]):
+            yield chunk
     except Exception as exc:
         log.error("stream failed: %s", type(exc).__name__, exc_info=exc)
-        yield event("error", errors.as_problem(exc)[0])
+        for chunk in wire.error(errors.as_problem(exc)[0]):
+            yield chunk
     finally:
         await events.aclose()

@@ -43,6 +43,16 @@ def secured(op: dict) -> bool:
     return bool(op.get("security", SPEC.get("security", [])))
 
 
+def token_header(op: dict, token: str) -> dict[str, str]:
+    """How ``op`` takes a token: as a bearer token where that is its only scheme (the
+    OpenAI-compatible /v1 operations), else in X-API-Token."""
+    schemes = [name for requirement in op.get("security", SPEC.get("security", []))
+               for name in requirement]
+    if schemes == ["BearerAuth"]:
+        return {"Authorization": f"Bearer {token}"}
+    return {"X-API-Token": token}
+
+
 def first_example(media: dict):
     if "example" in media:
         return media["example"]

@@ -14,7 +14,8 @@ import pytest
 from flaskllm import errors
 from flaskllm.app import load_spec
 from spec_tools import (SPEC, first_problem, first_request, ids, operations, parameter_example,
-                        prompt_operations, resolve, secured, walk, with_long_prompt)
+                        prompt_operations, resolve, secured, token_header, walk,
+                        with_long_prompt)
 
 # The headers the server adds, and where they must then be declared.
 TRACKED_HEADERS = ("X-Request-ID", "X-Cache", "X-RateLimit-Limit", "X-RateLimit-Remaining",
@@ -142,7 +143,7 @@ def test_headers_sent_are_declared(app, client, path, method, op):
     path = path_with_examples(path, op)
     body = first_request(op)
     kwargs = {"json": body} if body is not None else {}
-    answered = client.request(method.upper(), path, headers={"X-API-Token": token},
+    answered = client.request(method.upper(), path, headers=token_header(op, token),
                               follow_redirects=False, **kwargs)
     assert answered.status_code < 400, answered.text[:300]  # GET / is a 308 to /docs
     assert_headers_declared(op, answered)

@@ -14,7 +14,8 @@ from flaskllm import errors
 from flaskllm.operations import examples
 from flaskllm.operations.docs import problem_codes
 
-PAGES = ["/docs", "/docs/reference", "/docs/examples", "/docs/excel", "/docs/errors"]
+PAGES = ["/docs", "/docs/reference", "/docs/examples", "/docs/excel", "/docs/openai",
+         "/docs/errors"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -104,6 +105,15 @@ def test_excel_guide_is_rendered_markdown_with_the_scripts(client):
     assert 'id="script-ProcessSelection.ts"' in text
     assert "async function main(workbook: ExcelScript.Workbook)" in text
     assert "&lt;script" not in text.split("<main>")[0]  # the guide's HTML stays escaped text
+
+
+def test_openai_guide_gives_the_base_url_and_the_sdk_examples(client):
+    text = client.get("/docs/openai").text
+    assert re.search(r"<h1>.*OpenAI.*</h1>", text)
+    assert "http://HOST:8000/v1" in text and "Authorization: Bearer" in text
+    assert "from openai import OpenAI" in text  # Python
+    assert "new OpenAI({ baseURL:" in text  # JavaScript
+    assert "Cellm" in text and "MODEL_ALIASES" in text
 
 
 def test_markdown_keeps_raw_html_out():

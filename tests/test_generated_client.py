@@ -18,7 +18,7 @@ import pytest
 from flaskllm.app import SPEC_PATH
 from servers import clean_env, cli, serve_processes
 from spec_tools import (SPEC, first_example, first_problem, ids, operations, parameter_example,
-                        prompt_operations, resolve, secured, with_long_prompt)
+                        prompt_operations, resolve, secured, token_header, with_long_prompt)
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 PACKAGE = "flaskllm_client"
@@ -71,11 +71,14 @@ def server(tmp_path_factory):
         yield {"url": urls[0], "limited": limited}
 
 
-def clients(pkg, server: dict, token: str | None = ADMIN):
+def clients(pkg, server: dict, token: str | None = ADMIN, op: dict | None = None):
     if token is None:
         return pkg.Client(base_url=server["url"], raise_on_unexpected_status=True)
-    return pkg.AuthenticatedClient(base_url=server["url"], token=token, prefix="",
-                                   auth_header_name="X-API-Token",
+    # The /v1 operations take the token as a bearer token (the client's default prefix).
+    bearer = op is not None and "Authorization" in token_header(op, token)
+    return pkg.AuthenticatedClient(base_url=server["url"], token=token,
+                                   prefix="Bearer" if bearer else "",
+                                   auth_header_name="Authorization" if bearer else "X-API-Token",
                                    raise_on_unexpected_status=True)
 
 
@@ -123,21 +126,28 @@ def call(pkg, server: dict, op: dict, *, token: str | None = ADMIN, body=None, *
     if found is not None:
         schema, example = found
         kwargs["body"] = model(pkg, schema, example if body is None else body)
-    client = clients(pkg, server, token if secured(op) else None)
+    client = clients(pkg, server, token if secured(op) else None, op)
     return module_for(pkg, op).sync_detailed(client=client, **kwargs)
 
 
-def declared(op: dict, status: int) -> tuple[str, dict]:
+def declared(op: dict, status: int, content_type: str = "") -> tuple[str, dict]:
+    """The declared media type and its object: the only one, or the one answered (a chat
+    completion's 200 is JSON, or with `stream: true` an event stream)."""
     response = op["responses"][str(status)]
     if "$ref" in response:
         response = resolve(response["$ref"])
-    (media_type, media), = response["content"].items()
+    content = response["content"]
+    if len(content) > 1:
+        media_type = content_type.split(";")[0].strip()
+        return media_type, content[media_type]
+    (media_type, media), = content.items()
     return media_type, media
 
 
 def assert_parsed(pkg, op: dict, response) -> None:
     """The parsed response is the declared model (or text), and holds what was sent."""
-    media_type, media = declared(op, response.status_code)
+    media_type, media = declared(op, response.status_code,
+                                 response.headers.get("content-type", ""))
     schema = media["schema"]
     if "$ref" in schema and SPEC["components"]["schemas"][component(schema["$ref"])].get(
             "type") == "string":  # a named string (EventStream): the client reads text
@@ -188,7 +198,8 @@ def test_every_operation_answers_into_its_model(client_pkg, server, path, method
         return
     assert 200 <= response.status_code < 300, (response.status_code, response.content[:500])
     assert_parsed(client_pkg, op, response)
-    media_type, media = declared(op, response.status_code)
+    media_type, media = declared(op, response.status_code,
+                                 response.headers.get("content-type", ""))
     if media_type == "text/event-stream":
         events = parse_event_stream(response.parsed)
         assert [name for name, _ in events][-1] == "done", events
@@ -205,6 +216,11 @@ SECURED = [o for o in operations() if secured(o[2])]
 def test_401_without_a_token(client_pkg, server, path, method, op):
     response = call(client_pkg, server, op, token=None)
     assert response.status_code == 401, response.content[:300]
+    if path.startswith("/v1/"):
+        # The documented exception: /v1 answers errors in OpenAI's shape (ErrorResponse).
+        assert isinstance(response.parsed, client_pkg.models.ErrorResponse)
+        assert response.parsed.error.code == "UNAUTHORIZED"
+        return
     assert isinstance(response.parsed, client_pkg.models.Problem)
     assert response.parsed.code == client_pkg.models.ProblemCode.UNAUTHORIZED
 

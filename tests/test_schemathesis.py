@@ -57,7 +57,10 @@ class Token:
         return TOKEN
 
     def set(self, case, data, context):
-        case.headers = {**(case.headers or {}), "X-API-Token": data}
+        # The OpenAI-compatible /v1 operations take the same token as a bearer token only.
+        header = ("Authorization", f"Bearer {data}") if case.path.startswith("/v1/") \
+            else ("X-API-Token", data)
+        case.headers = {**(case.headers or {}), header[0]: header[1]}
 
 
 @schema.parametrize()

@@ -3,7 +3,9 @@
 Typed types use tool use: one tool whose ``input_schema`` is the spec's schema of ``data``
 (wrapped in an object), and ``tool_choice`` forcing the model to call it; the stream then
 carries the tool's input as JSON text (``input_json_delta``). Every call streams; an ``event:
-error`` inside it is translated by its error type (``overloaded_error`` is a 529).
+error`` inside it is translated by its error type (``overloaded_error`` is a 529). A chat (the
+OpenAI-compatible API) with a ``json_schema`` response format is answered the same way with
+the request's schema; its messages are sent as alternating turns (``alternating``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from flaskllm.llm.base import Result, Task
 from flaskllm.llm.sdk import SDKProvider
 
 TOOL_DESCRIPTION = "Record the answer. Call this exactly once with the complete answer."
+# Anthropic has no JSON mode: a chat's response_format json_object becomes this instruction.
+JSON_OBJECT_INSTRUCTION = "Answer with only a JSON object, no prose and no code fences."
 
 
 class AnthropicProvider(SDKProvider):
@@ -27,6 +31,8 @@ class AnthropicProvider(SDKProvider):
     key_setting = "ANTHROPIC_API_KEY"
     settings_map = {"api_key": "ANTHROPIC_API_KEY", "model": "ANTHROPIC_MODEL",
                     "models": "ANTHROPIC_MODELS", "base_url": "ANTHROPIC_BASE_URL"}
+    # The messages API (SDK 2.15's MessageCreateParams) has no temperature, top_p or seed.
+    chat_options = frozenset({"stop", "max_tokens", "json_object", "json_schema"})
 
     def new_client(self, **options: Any) -> Any:
         return self._sdk.AsyncAnthropic(api_key=self.config.get("api_key"), **options)
@@ -35,18 +41,33 @@ class AnthropicProvider(SDKProvider):
         prompt = task.prompt
         if prompt is None:
             raise ValueError("the anthropic provider needs a rendered prompt")
-        messages = [{"role": "user", "content": prompt.user}]
-        messages += [{"role": role, "content": content} for role, content in prompt.turns]
+        options = task.options
         request: dict[str, Any] = {"model": task.model or self.default_model,
-                                   "max_tokens": task.max_output_tokens, "messages": messages,
+                                   "max_tokens": task.max_output_tokens,
+                                   "messages": alternating(prompt.conversation()),
                                    "stream": True}
-        if prompt.system:
-            request["system"] = prompt.system
+        if "stop" in options:
+            request["stop_sequences"] = list(options["stop"])
+        system = prompt.system
+        response_format = options.get("response_format") or {}
+        if response_format.get("type") == "json_object":
+            system = f"{system}\n\n{JSON_OBJECT_INSTRUCTION}".strip()
+        if system:
+            request["system"] = system
+        # Structured answers are a forced tool call whose input is the answer: the spec's
+        # schema of `data` for typed types, the request's json_schema for a chat.
+        tool = None
         if task.schema is not None:
-            tool = f"record_{task.type}"
-            request["tools"] = [{"name": tool, "description": TOOL_DESCRIPTION,
-                                 "input_schema": typed.envelope(task.schema)}]
-            request["tool_choice"] = {"type": "tool", "name": tool}
+            tool = {"name": f"record_{task.type}", "description": TOOL_DESCRIPTION,
+                    "input_schema": typed.envelope(task.schema)}
+        elif response_format.get("type") == "json_schema":
+            wanted = response_format["json_schema"]
+            tool = {"name": wanted["name"],
+                    "description": wanted.get("description") or TOOL_DESCRIPTION,
+                    "input_schema": wanted.get("schema") or {"type": "object"}}
+        if tool is not None:
+            request["tools"] = [tool]
+            request["tool_choice"] = {"type": "tool", "name": tool["name"]}
         if task.timeout is not None:
             request["timeout"] = task.timeout
         return request
@@ -55,7 +76,7 @@ class AnthropicProvider(SDKProvider):
         request = self._request(task)
         # A typed task streams the tool's input: JSON text, as OpenAI's content would be.
         # Prose instead of the tool call is kept aside: it fails validation and gets the repair.
-        wanted = "text_delta" if task.schema is None else "input_json_delta"
+        wanted = "input_json_delta" if "tool_choice" in request else "text_delta"
         parts: list[str] = []
         prose: list[str] = []
         model, usage_in, output_tokens, events_seen = request["model"], None, None, 0
@@ -88,6 +109,18 @@ class AnthropicProvider(SDKProvider):
             yield parts[0]
         yield Result(text="".join(parts), data=None, model=model,
                      input_tokens=_input_tokens(usage_in), output_tokens=output_tokens)
+
+
+def alternating(turns: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    """Messages whose roles alternate, as the messages API wants: consecutive turns of one
+    role (two user messages in a row) are joined into one."""
+    messages: list[dict[str, str]] = []
+    for role, content in turns:
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"] += "\n\n" + content
+        else:
+            messages.append({"role": role, "content": content})
+    return messages
 
 
 def _input_tokens(usage: Any) -> int | None:

@@ -28,6 +28,19 @@ class Prompt:
     turns: tuple[tuple[str, str], ...] = ()
     version: str | None = None  # the version of the template that rendered it
 
+    @classmethod
+    def from_messages(cls, messages: tuple[tuple[str, str], ...]) -> "Prompt":
+        """A chat's (role, content) messages: the system ones joined into ``system``, the
+        others the conversation, in order (``user`` empty, all of them in ``turns``)."""
+        system = "\n\n".join(content for role, content in messages if role == "system")
+        return cls(system=system, user="",
+                   turns=tuple((role, content) for role, content in messages if role != "system"))
+
+    def conversation(self) -> tuple[tuple[str, str], ...]:
+        """The (role, content) turns after the system prompt: ``user`` (when there is one),
+        then ``turns``."""
+        return ((("user", self.user),) if self.user else ()) + self.turns
+
 
 @dataclass(frozen=True)
 class Task:
@@ -41,6 +54,8 @@ class Task:
     prompt: Prompt | None = None  # rendered template; the offline provider works on `text`
     schema: Mapping[str, Any] | None = None  # JSON schema `data` must match, for typed types
     max_output_tokens: int = MAX_OUTPUT_TOKENS
+    # A chat's options, by their OpenAI names: temperature, top_p, stop, seed, response_format
+    # (max_tokens, capped, becomes max_output_tokens).
     options: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # seconds this attempt may take (set by llm.policy)
 
@@ -71,6 +86,10 @@ class Provider(abc.ABC):
     name: ClassVar[str]
     needs_key: ClassVar[bool] = False
     key_setting: ClassVar[str | None] = None  # the setting that holds the key, for error messages
+    # What a chat request may ask of this provider beyond its messages (the OpenAI-compatible
+    # API refuses the rest with 422 PARAMETER_NOT_SUPPORTED): sampling options, max_tokens and
+    # response formats (json_object, json_schema).
+    chat_options: ClassVar[frozenset[str]] = frozenset()
     free: ClassVar[bool] = False  # runs locally at no cost (usage.cost_usd is 0, not unknown)
     # Config key → the setting the registry reads it from (api_key, model, models, base_url).
     settings_map: ClassVar[Mapping[str, str]] = {}
@@ -85,10 +104,11 @@ class Provider(abc.ABC):
 
     @property
     def supports(self) -> frozenset[str]:
-        """The processing types this provider can do: every type, for a language model."""
+        """The processing types this provider can do: every type and a chat, for a language
+        model."""
         from flaskllm.llm import processing
 
-        return frozenset(processing.names())
+        return frozenset((*processing.names(), processing.CHAT))
 
     @abc.abstractmethod
     def stream(self, task: Task) -> AsyncIterator[str | Result]:

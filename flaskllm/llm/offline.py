@@ -255,6 +255,9 @@ class OfflineProvider(Provider):
     name = "offline"
     needs_key = False
     free = True  # runs in-process: usage.cost_usd is 0
+    # The OpenAI-compatible API runs a type named in the model (offline/keywords); with
+    # json_object the answer is its typed data as JSON. No sampling options: it samples none.
+    chat_options = frozenset({"json_object"})
 
     @property
     def supports(self) -> frozenset[str]:

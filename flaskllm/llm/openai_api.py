@@ -21,6 +21,7 @@ from flaskllm.llm.sdk import SDKProvider
 
 # The SDK refuses to start without a key; keyless servers such as Ollama ignore this one.
 NO_KEY = "no-key"
+CHAT_PASSED = ("temperature", "top_p", "stop", "seed", "response_format")
 JSON_MODE_INSTRUCTION = ("Answer with only a JSON object, no prose and no code fences, that "
                          "matches this JSON schema:\n<schema>\n{schema}\n</schema>")
 
@@ -37,6 +38,8 @@ class OpenAIProvider(SDKProvider):
     # Where the registry finds this provider's configuration (config key → setting).
     settings_map = {"api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL",
                     "models": "OPENAI_MODELS", "base_url": "OPENAI_BASE_URL"}
+    chat_options = frozenset({"temperature", "top_p", "stop", "seed", "max_tokens",
+                              "json_object", "json_schema"})
 
     def __init__(self, settings: Any, **config: Any) -> None:
         super().__init__(settings, **config)
@@ -65,9 +68,12 @@ class OpenAIProvider(SDKProvider):
                 "name": task.type, "strict": True,
                 "schema": typed.envelope(task.schema, strict=True)}}
         messages = [{"role": "system", "content": system}] if system else []
-        messages.append({"role": "user", "content": prompt.user})
-        messages += [{"role": role, "content": content} for role, content in prompt.turns]
+        messages += [{"role": role, "content": content}
+                     for role, content in prompt.conversation()]
         request["messages"] = messages
+        # A chat's options carry OpenAI's own names and shapes (response_format included).
+        request.update({name: list(value) if name == "stop" else value
+                        for name, value in task.options.items() if name in CHAT_PASSED})
         return request
 
     async def _post(self, request: dict[str, Any], timeout: float | None) -> Any:

@@ -10,6 +10,10 @@ entry in ``_SPECIAL`` with its schema and the summary written for it::
     exact_text   its answers hold character offsets into the text: the cache keys the text
                  exactly as sent, and the offsets are checked against it
     offline      data from text, for the offline provider (None: it needs a language model)
+
+One more type is internal: ``chat``, a conversation from the OpenAI-compatible API
+(flaskllm/openai_wire.py). No webhook request may name it, so the enum does not list it; a
+language model does it like any type with nothing special.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, Callable
 
 import yaml
 
+CHAT = "chat"  # a conversation from the OpenAI-compatible API: the Prompt is its messages
 from flaskllm.settings import ROOT
 
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"  # the one app.py serves
@@ -83,14 +88,14 @@ def spec_names(path: Path = SPEC_PATH) -> tuple[str, ...]:
 
 @functools.cache
 def catalog() -> dict[str, ProcessingType]:
-    """Every type, by name, in the spec's order (read once per process)."""
+    """Every type, by name, in the spec's order, then ``chat`` (read once per process)."""
     names = spec_names()
     special = _special()
     stray = sorted(set(special) - set(names))
     if stray:
         raise RuntimeError(f"flaskllm/llm/processing.py describes types the spec's "
                            f"ProcessingType enum does not list: {', '.join(stray)}")
-    return {name: ProcessingType(name, **special.get(name, {})) for name in names}
+    return {name: ProcessingType(name, **special.get(name, {})) for name in (*names, CHAT)}
 
 
 def get(name: str) -> ProcessingType:
@@ -99,4 +104,5 @@ def get(name: str) -> ProcessingType:
 
 
 def names() -> tuple[str, ...]:
-    return tuple(catalog())
+    """The spec's types (``chat`` is not one a request may name)."""
+    return tuple(name for name in catalog() if name != CHAT)

@@ -1,5 +1,5 @@
 """GET /docs…: the documentation pages, HTML rendered from the loaded spec, the examples
-generator, errors.py and the guides in docs/. No token: they describe, they never process."""
+generator, errors.py and the guides in docs/ (Excel, OpenAI clients). No token: they describe, they never process."""
 
 from __future__ import annotations
 
@@ -36,13 +36,23 @@ async def examples():
     return page("examples.html", title="Examples", examples=found)
 
 
+def _guide(name: str, title: str) -> str:
+    """A guide of docs/ as markdown (a heading and a note when it is not installed)."""
+    guide = GUIDES / name
+    return guide.read_text(encoding="utf-8") if guide.is_file() else \
+        f"# {title}\n\nThe guide (docs/{name}) is not installed with this server."
+
+
 async def excel():
-    guide = GUIDES / "excel.md"
-    text = guide.read_text(encoding="utf-8") if guide.is_file() else \
-        "# FlaskLLM in Excel\n\nThe guide (docs/excel.md) is not installed with this server."
+    text = _guide("excel.md", "FlaskLLM in Excel")
     scripts = [{"name": path.name, "source": path.read_text(encoding="utf-8")}
                for path in sorted(SCRIPTS.glob("*.ts"))] if SCRIPTS.is_dir() else []
     return page("guide.html", title="Excel guide", text=text, scripts=scripts)
+
+
+async def openai():
+    return page("guide.html", title="OpenAI clients",
+                text=_guide("openai.md", "FlaskLLM for OpenAI clients"), scripts=[])
 
 
 async def errors():

@@ -11,19 +11,37 @@ from flaskllm import openapi, state
 from flaskllm.responses import json_response
 
 
-def _curl(method: str, path: str, body: Any, secured: bool) -> str:
+# How the token is sent: X-API-Token, or a bearer token where that is the only scheme (/v1).
+TOKEN_HEADERS = {"ApiKeyAuth": "X-API-Token: $FLASKLLM_TOKEN",
+                 "BearerAuth": "Authorization: Bearer $FLASKLLM_TOKEN"}
+
+
+def _curl(method: str, path: str, body: Any, token_header: str | None) -> str:
     parts = ["curl", "-sS"]
     if method != "get":
         parts += ["-X", method.upper()]
     parts.append(f"http://127.0.0.1:8000{path}")
-    if secured:
-        parts += ["-H", "X-API-Token: $FLASKLLM_TOKEN"]
+    if token_header:
+        parts += ["-H", token_header]
     if body is not None:
         parts += ["-H", "Content-Type: application/json",
                   "-d", json.dumps(body, ensure_ascii=False)]
     # Keep $FLASKLLM_TOKEN expandable by the shell: double-quote that one header.
-    return " ".join('"X-API-Token: $FLASKLLM_TOKEN"' if p.startswith("X-API-Token")
-                    else shlex.quote(p) for p in parts)
+    return " ".join(f'"{p}"' if p == token_header else shlex.quote(p) for p in parts)
+
+
+def _token_header(security: list) -> str | None:
+    """The header of the operation's first security scheme (None: no token needed)."""
+    schemes = [name for requirement in security for name in requirement]
+    return TOKEN_HEADERS.get(schemes[0]) if schemes else None
+
+
+def _filled(path: str, parameters: list[dict]) -> str:
+    """The path with each path parameter's example in its place."""
+    for param in parameters:
+        if param.get("in") == "path" and "example" in param:
+            path = path.replace("{" + param["name"] + "}", str(param["example"]))
+    return path
 
 
 def build(spec: dict) -> Iterator[dict]:
@@ -47,7 +65,8 @@ def build(spec: dict) -> Iterator[dict]:
                 "summary": example.get("summary") or op.node.get("summary", ""),
                 "request": request,
                 "response": response,
-                "curl": _curl(op.method, op.path, request, op.secured),
+                "curl": _curl(op.method, _filled(op.path, op.parameters()), request,
+                              _token_header(op.node.get("security", spec.get("security", [])))),
             }
 
 

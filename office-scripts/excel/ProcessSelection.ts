@@ -221,7 +221,7 @@ function describeEstimate(totals: Totals): string {
 function logRow(address: string, result: ProcessResult): Cell[] {
   const cost = result.usage.cost_usd;
   return [address, new Date().toISOString(), result.request_id, result.provider, result.model,
-    result.template_version || "", result.cached, result.usage.input_tokens, result.usage.output_tokens,
+    result.template_version || "", result.cached, result.usage.input_tokens ?? "", result.usage.output_tokens ?? "",
     cost === null || cost === undefined ? "unknown" : cost, 200, ""];
 }
 
@@ -792,7 +792,108 @@ interface components {
         } & {
             [key: string]: unknown;
         };
-        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "INVALID_JSON" | "EMPTY_PROMPT" | "AMBIGUOUS_CREDENTIALS" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "TOKEN_EXISTS" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "PROVIDER_EMPTY_ANSWER" | "SERVICE_UNAVAILABLE" | "TOKENS_UNAVAILABLE" | "BUDGETS_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "PROVIDER_TIMEOUT" | "ERROR";
+        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "INVALID_JSON" | "EMPTY_PROMPT" | "AMBIGUOUS_CREDENTIALS" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "MODEL_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "TOKEN_EXISTS" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "CHAT_NOT_SUPPORTED" | "PARAMETER_NOT_SUPPORTED" | "NO_USER_MESSAGE" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "PROVIDER_EMPTY_ANSWER" | "SERVICE_UNAVAILABLE" | "TOKENS_UNAVAILABLE" | "BUDGETS_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "PROVIDER_TIMEOUT" | "ERROR";
+        CreateChatCompletionRequest: {
+            model: string;
+            messages: components["schemas"]["ChatCompletionRequestMessage"][];
+            max_tokens?: number | null;
+            max_completion_tokens?: number | null;
+            temperature?: number | null;
+            top_p?: number | null;
+            stop?: (string | null) | string[];
+            n?: number | null;
+            stream?: boolean | null;
+            stream_options?: {
+                include_usage?: boolean;
+            } | null;
+            response_format?: components["schemas"]["ResponseFormatText"] | components["schemas"]["ResponseFormatJsonObject"] | components["schemas"]["ResponseFormatJsonSchema"];
+            seed?: number | null;
+            user?: string;
+            frequency_penalty?: number | null;
+            presence_penalty?: number | null;
+            logprobs?: boolean | null;
+        };
+        ChatCompletionRequestMessage: {
+            role: "system" | "developer" | "user" | "assistant";
+            content: string | components["schemas"]["ChatCompletionTextPart"][];
+        };
+        ChatCompletionTextPart: {
+            type: "text";
+            text: string;
+        };
+        ResponseFormatText: {
+            type: "text";
+        };
+        ResponseFormatJsonObject: {
+            type: "json_object";
+        };
+        ResponseFormatJsonSchema: {
+            type: "json_schema";
+            json_schema: {
+                name: string;
+                description?: string;
+                schema?: Record<string, never>;
+                strict?: boolean | null;
+            };
+        };
+        CreateChatCompletionResponse: {
+            id: string;
+            object: "chat.completion";
+            created: number;
+            model: string;
+            choices: {
+                index: number;
+                message: components["schemas"]["ChatCompletionResponseMessage"];
+                finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
+                logprobs: Record<string, never> | null;
+            }[];
+            usage?: components["schemas"]["CompletionUsage"];
+        };
+        ChatCompletionResponseMessage: {
+            role: "assistant";
+            content: string | null;
+            refusal: string | null;
+        };
+        ChatCompletionEventStream: string;
+        CreateChatCompletionStreamResponse: {
+            id: string;
+            object: "chat.completion.chunk";
+            created: number;
+            model: string;
+            choices: {
+                index: number;
+                delta: {
+                    role?: "assistant";
+                    content?: string | null;
+                };
+                finish_reason: "stop" | "length" | "content_filter" | null;
+                logprobs?: Record<string, never> | null;
+            }[];
+            usage?: components["schemas"]["CompletionUsage"];
+        };
+        CompletionUsage: {
+            prompt_tokens: number;
+            completion_tokens: number;
+            total_tokens: number;
+        };
+        ListModelsResponse: {
+            object: "list";
+            data: components["schemas"]["Model"][];
+        };
+        Model: {
+            id: string;
+            object: "model";
+            created: number;
+            owned_by: string;
+        };
+        ErrorResponse: {
+            error: {
+                message: string;
+                type: "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "server_error";
+                param: string | null;
+                code: string | null;
+            };
+        };
     };}
 type ProcessingType = components["schemas"]["ProcessingType"];
 type PromptRequest = components["schemas"]["Prompt"];

@@ -305,6 +305,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/docs/openai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["docs.openai"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs/errors": {
         parameters: {
             query?: never;
@@ -329,6 +345,54 @@ export interface paths {
             cookie?: never;
         };
         get: operations["spec.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["chat.completions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["models.search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["models.get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -632,7 +696,108 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "INVALID_JSON" | "EMPTY_PROMPT" | "AMBIGUOUS_CREDENTIALS" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "TOKEN_EXISTS" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "PROVIDER_EMPTY_ANSWER" | "SERVICE_UNAVAILABLE" | "TOKENS_UNAVAILABLE" | "BUDGETS_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "PROVIDER_TIMEOUT" | "ERROR";
+        ProblemCode: "BAD_REQUEST" | "INVALID_ENCODING" | "INVALID_JSON" | "EMPTY_PROMPT" | "AMBIGUOUS_CREDENTIALS" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "MODEL_NOT_FOUND" | "TOKEN_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "REQUEST_TIMEOUT" | "TOKEN_EXISTS" | "PAYLOAD_TOO_LARGE" | "PROMPT_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "TYPE_NOT_SUPPORTED" | "PROVIDER_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "CHAT_NOT_SUPPORTED" | "PARAMETER_NOT_SUPPORTED" | "NO_USER_MESSAGE" | "IDEMPOTENCY_KEY_REUSED" | "INVALID_RANGE" | "RATE_LIMITED" | "BUDGET_EXCEEDED" | "PROVIDER_RATE_LIMITED" | "INTERNAL_ERROR" | "PROVIDER_ERROR" | "PROVIDER_AUTH" | "PROVIDER_BAD_OUTPUT" | "PROVIDER_EMPTY_ANSWER" | "SERVICE_UNAVAILABLE" | "TOKENS_UNAVAILABLE" | "BUDGETS_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "PROVIDER_NOT_CONFIGURED" | "PROVIDER_TIMEOUT" | "ERROR";
+        CreateChatCompletionRequest: {
+            model: string;
+            messages: components["schemas"]["ChatCompletionRequestMessage"][];
+            max_tokens?: number | null;
+            max_completion_tokens?: number | null;
+            temperature?: number | null;
+            top_p?: number | null;
+            stop?: (string | null) | string[];
+            n?: number | null;
+            stream?: boolean | null;
+            stream_options?: {
+                include_usage?: boolean;
+            } | null;
+            response_format?: components["schemas"]["ResponseFormatText"] | components["schemas"]["ResponseFormatJsonObject"] | components["schemas"]["ResponseFormatJsonSchema"];
+            seed?: number | null;
+            user?: string;
+            frequency_penalty?: number | null;
+            presence_penalty?: number | null;
+            logprobs?: boolean | null;
+        };
+        ChatCompletionRequestMessage: {
+            role: "system" | "developer" | "user" | "assistant";
+            content: string | components["schemas"]["ChatCompletionTextPart"][];
+        };
+        ChatCompletionTextPart: {
+            type: "text";
+            text: string;
+        };
+        ResponseFormatText: {
+            type: "text";
+        };
+        ResponseFormatJsonObject: {
+            type: "json_object";
+        };
+        ResponseFormatJsonSchema: {
+            type: "json_schema";
+            json_schema: {
+                name: string;
+                description?: string;
+                schema?: Record<string, never>;
+                strict?: boolean | null;
+            };
+        };
+        CreateChatCompletionResponse: {
+            id: string;
+            object: "chat.completion";
+            created: number;
+            model: string;
+            choices: {
+                index: number;
+                message: components["schemas"]["ChatCompletionResponseMessage"];
+                finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
+                logprobs: Record<string, never> | null;
+            }[];
+            usage?: components["schemas"]["CompletionUsage"];
+        };
+        ChatCompletionResponseMessage: {
+            role: "assistant";
+            content: string | null;
+            refusal: string | null;
+        };
+        ChatCompletionEventStream: string;
+        CreateChatCompletionStreamResponse: {
+            id: string;
+            object: "chat.completion.chunk";
+            created: number;
+            model: string;
+            choices: {
+                index: number;
+                delta: {
+                    role?: "assistant";
+                    content?: string | null;
+                };
+                finish_reason: "stop" | "length" | "content_filter" | null;
+                logprobs?: Record<string, never> | null;
+            }[];
+            usage?: components["schemas"]["CompletionUsage"];
+        };
+        CompletionUsage: {
+            prompt_tokens: number;
+            completion_tokens: number;
+            total_tokens: number;
+        };
+        ListModelsResponse: {
+            object: "list";
+            data: components["schemas"]["Model"][];
+        };
+        Model: {
+            id: string;
+            object: "model";
+            created: number;
+            owned_by: string;
+        };
+        ErrorResponse: {
+            error: {
+                message: string;
+                type: "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "server_error";
+                param: string | null;
+                code: string | null;
+            };
+        };
     };
     responses: {
         BadRequest: {
@@ -782,6 +947,74 @@ export interface components {
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        OpenAIError: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "Retry-After": components["headers"]["Retry-After"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAIBadRequest: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAIUnauthorized: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAINotFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAIUnprocessable: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        OpenAITooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
     };
@@ -1299,6 +1532,7 @@ export interface operations {
         responses: {
             308: {
                 headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     Location?: string;
                     [name: string]: unknown;
                 };
@@ -1396,6 +1630,28 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    "docs.openai": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     "docs.errors": {
         parameters: {
             query?: never;
@@ -1438,6 +1694,104 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    "chat.completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateChatCompletionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-Cache": components["headers"]["X-Cache"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateChatCompletionResponse"];
+                    "text/event-stream": components["schemas"]["ChatCompletionEventStream"];
+                };
+            };
+            400: components["responses"]["OpenAIBadRequest"];
+            401: components["responses"]["OpenAIUnauthorized"];
+            404: components["responses"]["OpenAINotFound"];
+            408: components["responses"]["OpenAIError"];
+            413: components["responses"]["OpenAIError"];
+            415: components["responses"]["OpenAIError"];
+            422: components["responses"]["OpenAIUnprocessable"];
+            429: components["responses"]["OpenAITooManyRequests"];
+            500: components["responses"]["OpenAIError"];
+            502: components["responses"]["OpenAIError"];
+            503: components["responses"]["OpenAIError"];
+            504: components["responses"]["OpenAIError"];
+        };
+    };
+    "models.search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListModelsResponse"];
+                };
+            };
+            400: components["responses"]["OpenAIBadRequest"];
+            401: components["responses"]["OpenAIUnauthorized"];
+            429: components["responses"]["OpenAITooManyRequests"];
+            500: components["responses"]["OpenAIError"];
+        };
+    };
+    "models.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            400: components["responses"]["OpenAIBadRequest"];
+            401: components["responses"]["OpenAIUnauthorized"];
+            404: components["responses"]["OpenAINotFound"];
+            429: components["responses"]["OpenAITooManyRequests"];
+            500: components["responses"]["OpenAIError"];
         };
     };
 }

@@ -217,7 +217,7 @@ function describeEstimate(totals: Totals): string {
 function logRow(address: string, result: ProcessResult): Cell[] {
   const cost = result.usage.cost_usd;
   return [address, new Date().toISOString(), result.request_id, result.provider, result.model,
-    result.template_version || "", result.cached, result.usage.input_tokens, result.usage.output_tokens,
+    result.template_version || "", result.cached, result.usage.input_tokens ?? "", result.usage.output_tokens ?? "",
     cost === null || cost === undefined ? "unknown" : cost, 200, ""];
 }
 

@@ -39,7 +39,7 @@ def answer(request: Request, step: Step):
     response_format = body.get("response_format") or {}
     schema = None
     if response_format.get("type") == "json_schema":
-        schema = response_format["json_schema"]["schema"]
+        schema = response_format["json_schema"].get("schema") or {}
     elif response_format.get("type") == "json_object":
         schema = answers.schema_in(system)
     if schema is not None:
