@@ -161,19 +161,26 @@ def test_an_overloaded_primary_falls_back(settings, openai_fake, anthropic_fake,
         api.client.__exit__(None, None, None)
 
 
-# A failure after the first delta: final, on every endpoint -------------------------------
+# A failure after the first delta: final on a stream; before any answer, retried ----------
 
 
 @pytest.mark.parametrize("fault", ["error_event", "reset"])
 def test_a_stream_that_fails_half_way_is_not_retried(api, endpoint, fault):
+    """A streaming client has the first words when the upstream fails: the failure is final.
+    Single and batch requests ask the API without streaming (one JSON body), where the same
+    fault is an error status or a body cut off before anything was answered: retried, like
+    any failure before the first delta, and answered."""
     step = Step(stream_error=ERROR_EVENTS[api.kind], deltas=2) if fault == "error_event" \
         else Step(reset=True, deltas=2)
     api.fake.push(step)
     out = ask(api, endpoint)
+    if endpoint != "stream":
+        assert out.status == 200 and api.fake.calls == 2 and out.elapsed < DEADLINE + SLACK
+        assert records(api, status=200) == 1
+        return
     assert (out.status, out.code) == (502, "PROVIDER_ERROR")
     assert api.fake.calls == 1 and out.elapsed < DEADLINE + SLACK
-    if endpoint == "stream":  # the client has the first words, then the problem
-        assert out.deltas == ["Summary:", " Please"]
+    assert out.deltas == ["Summary:", " Please"]  # the first words, then the problem
     assert records(api, status=502, input_tokens=None) == 1
 
 

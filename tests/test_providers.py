@@ -262,12 +262,15 @@ def test_llm_servers_rows_read_their_key_from_the_environment():
 
 
 @pytest.mark.parametrize("kind_", ["openai", "anthropic"])
-def test_stream_yields_deltas_then_a_result_with_usage(settings, fake_for, kind_):
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "whole"])
+def test_stream_yields_deltas_then_a_result_with_usage(settings, fake_for, kind_, streamed):
+    """A streaming caller gets the API's stream, delta by delta; a drained one asks without
+    streaming and gets the answer as one delta. Both end with the same Result."""
     fake = fake_for(kind_)
     app = create_app(provider_settings(settings, kind_, fake))
     provider = app.state.providers.get()
     task = Task(type="summary", text=TEXT, prompt=Prompt("Summarise.", f"<text>\n{TEXT}\n</text>"),
-                timeout=5)
+                timeout=5, stream=streamed)
 
     async def collect():
         pieces = [piece async for piece in provider.stream(task)]
@@ -276,9 +279,12 @@ def test_stream_yields_deltas_then_a_result_with_usage(settings, fake_for, kind_
 
     pieces = asyncio.run(collect())
     *deltas, result = pieces
-    assert len(deltas) > 3 and all(isinstance(d, str) for d in deltas)
+    assert len(deltas) > 3 if streamed else len(deltas) == 1
+    assert all(isinstance(d, str) for d in deltas)
     assert isinstance(result, Result) and result.text == "".join(deltas) == f"Summary: {TEXT}"
-    assert fake.last.json["stream"] is True
+    assert fake.last.json["stream"] is streamed
+    # OpenAI refuses stream_options on a call that does not stream.
+    assert ("stream_options" in fake.last.json) is (streamed and kind_ == "openai")
     usage = fake.last.answered["usage"]
     assert result.input_tokens == usage.get("prompt_tokens", usage.get("input_tokens"))
     assert result.output_tokens == usage.get("completion_tokens", usage.get("output_tokens"))
@@ -286,12 +292,14 @@ def test_stream_yields_deltas_then_a_result_with_usage(settings, fake_for, kind_
 
 
 @pytest.mark.parametrize("kind_", ["openai", "anthropic"])
-def test_a_typed_stream_ends_with_the_json_answer(settings, fake_for, kind_):
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "whole"])
+def test_a_typed_stream_ends_with_the_json_answer(settings, fake_for, kind_, streamed):
     fake = fake_for(kind_)
     app = create_app(provider_settings(settings, kind_, fake))
     provider = app.state.providers.get()
     task = Task(type="sentiment", text=TEXT, prompt=Prompt("", f"<text>\n{TEXT}\n</text>"),
-                schema=typed.data_schema(app.state.spec, "sentiment"), timeout=5)
+                schema=typed.data_schema(app.state.spec, "sentiment"), timeout=5,
+                stream=streamed)
 
     async def collect():
         pieces = [piece async for piece in provider.stream(task)]

@@ -2,14 +2,16 @@
 
 Typed types use tool use: one tool whose ``input_schema`` is the spec's schema of ``data``
 (wrapped in an object), and ``tool_choice`` forcing the model to call it; the stream then
-carries the tool's input as JSON text (``input_json_delta``). Every call streams; an ``event:
-error`` inside it is translated by its error type (``overloaded_error`` is a 529). A chat (the
+carries the tool's input as JSON text (``input_json_delta``), a whole answer the tool's
+``input``. A call streams when the caller does (``task.stream``); an ``event: error`` inside
+the stream is translated by its error type (``overloaded_error`` is a 529). A chat (the
 OpenAI-compatible API) with a ``json_schema`` response format is answered the same way with
 the request's schema; its messages are sent as alternating turns (``alternating``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, AsyncIterator
 
 from flaskllm.llm import policy, typed
@@ -45,7 +47,7 @@ class AnthropicProvider(SDKProvider):
         request: dict[str, Any] = {"model": task.model or self.default_model,
                                    "max_tokens": task.max_output_tokens,
                                    "messages": alternating(prompt.conversation()),
-                                   "stream": True}
+                                   "stream": task.stream}
         if "stop" in options:
             request["stop_sequences"] = list(options["stop"])
         system = prompt.system
@@ -74,6 +76,12 @@ class AnthropicProvider(SDKProvider):
 
     async def stream(self, task: Task) -> AsyncIterator[str | Result]:
         request = self._request(task)
+        if not task.stream:
+            with self.translated():
+                message = await self.client().messages.create(**request)
+            for piece in _whole(message, request):
+                yield piece
+            return
         # A typed task streams the tool's input: JSON text, as OpenAI's content would be.
         # Prose instead of the tool call is kept aside: it fails validation and gets the repair.
         wanted = "input_json_delta" if "tool_choice" in request else "text_delta"
@@ -109,6 +117,25 @@ class AnthropicProvider(SDKProvider):
             yield parts[0]
         yield Result(text="".join(parts), data=None, model=model,
                      input_tokens=_input_tokens(usage_in), output_tokens=output_tokens)
+
+
+def _whole(message: Any, request: dict[str, Any]) -> list[str | Result]:
+    """A whole message: the tool's input as JSON (a forced tool call) or its text, as one
+    delta when there is any, then the Result. Prose instead of the tool call is the text (it
+    fails validation and gets the repair), as in a stream."""
+    content = getattr(message, "content", None)
+    if not isinstance(content, list):  # an HTML page (the SDK gives its text), `{}`
+        raise policy.UpstreamMalformed("not a message")
+    tool = "tool_choice" in request
+    parts = [json.dumps(getattr(block, "input", None), ensure_ascii=False)
+             for block in content if tool and getattr(block, "type", None) == "tool_use"]
+    text = "".join(parts) or "".join(getattr(block, "text", None) or "" for block in content
+                                     if getattr(block, "type", None) == "text")
+    usage = getattr(message, "usage", None)
+    result = Result(text=text, data=None, model=getattr(message, "model", None) or
+                    request["model"], input_tokens=_input_tokens(usage),
+                    output_tokens=getattr(usage, "output_tokens", None))
+    return [*([text] if text else []), result]
 
 
 def alternating(turns: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:

@@ -58,6 +58,9 @@ class Task:
     # (max_tokens, capped, becomes max_output_tokens).
     options: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # seconds this attempt may take (set by llm.policy)
+    # Whether the caller streams the answer (set by llm.policy). Only then does a provider ask
+    # its API for a stream: a drained answer is one JSON body, not an event per token.
+    stream: bool = False
 
 
 @dataclass
@@ -113,7 +116,9 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def stream(self, task: Task) -> AsyncIterator[str | Result]:
         """Yield text deltas as they are written, then one final ``Result`` (whose ``text``
-        is the deltas joined, or the JSON of a typed answer)."""
+        is the deltas joined, or the JSON of a typed answer). With ``task.stream`` off the
+        answer may come as one delta (the API asked without streaming), as simonw/llm's
+        ``execute(stream=...)`` does."""
 
     async def complete(self, task: Task) -> Result:
         """The whole answer: the stream, drained."""

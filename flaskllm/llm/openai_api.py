@@ -5,9 +5,12 @@ Typed types ask for JSON: OpenAI gets strict structured outputs (``response_form
 JSON schema); compatible servers, whose support for that varies, get JSON mode with the schema
 written into the system prompt. Either way the pipeline validates what comes back.
 
-Every call streams (``stream=True`` with the usage chunk asked for); a server that sends no
-usage chunk (llama.cpp's) leaves the token counts unknown (None), never 0. A refusal
-(``delta.refusal``) is the answer's text.
+A streamed call (``task.stream``) asks for the usage chunk; a drained one gets the whole
+completion as one JSON body. A server that sends no usage (llama.cpp's) leaves the token
+counts unknown (None), never 0. A refusal (``refusal`` instead of ``content``) is the answer's
+text. The SDK's answers are read as the JSON it parsed (``cast_to=object``), not as its
+pydantic models: building a ``ChatCompletionChunk`` per token was most of a streamed call's
+CPU, and ``choices[0]``'s text and the usage are all this provider reads.
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ class OpenAIProvider(SDKProvider):
         system = prompt.system
         request: dict[str, Any] = {"model": task.model or self.default_model,
                                    self.max_tokens_param: task.max_output_tokens,
-                                   "stream": True, "stream_options": {"include_usage": True}}
+                                   "stream": task.stream}
+        if task.stream:  # OpenAI refuses stream_options on a call that does not stream
+            request["stream_options"] = {"include_usage": True}
         if task.schema is not None and self.json_mode:
             schema = json.dumps(typed.envelope(task.schema), ensure_ascii=False)
             system = f"{system}\n\n{JSON_MODE_INSTRUCTION.format(schema=schema)}"
@@ -78,43 +83,78 @@ class OpenAIProvider(SDKProvider):
 
     async def _post(self, request: dict[str, Any], timeout: float | None) -> Any:
         """``POST /chat/completions`` through the SDK client: its transport, auth, timeout,
-        error types and response models, but not ``chat.completions.create()``'s parameter
-        transform, a third of the call's CPU (bench/sdk_call.py: 0.86 → 0.55 ms a call), which
-        changes nothing in a body of strings, numbers and one JSON schema. ``post()`` and the
-        ``security`` option are the SDK's internals: setup.cfg pins its major version and
-        tests/test_providers.py checks the Authorization header that reaches the server."""
+        error types and stream decoder (an error event raises ``APIError``), but not
+        ``chat.completions.create()``'s parameter transform, a third of the call's CPU
+        (bench/sdk_call.py: 0.86 → 0.55 ms a call), which changes nothing in a body of
+        strings, numbers and one JSON schema; ``cast_to=object`` returns the parsed JSON (the
+        SDK README's "undocumented requests"). ``post()`` and the ``security`` option are the
+        SDK's internals: setup.cfg pins its major version and tests/test_providers.py checks
+        the Authorization header that reaches the server."""
         from openai import AsyncStream
-        from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
         options: dict[str, Any] = {"security": {"bearer_auth": True}}  # as create() asks
         if timeout is not None:
             options["timeout"] = timeout
         return await self.client().post(
             "/chat/completions", body=request, options=options,  # type: ignore[arg-type]
-            cast_to=ChatCompletion, stream=True, stream_cls=AsyncStream[ChatCompletionChunk])
+            cast_to=object, stream=request["stream"], stream_cls=AsyncStream[object])
 
     async def stream(self, task: Task) -> AsyncIterator[str | Result]:
         request = self._request(task)
-        parts: list[str] = []
-        model, usage, chunks = request["model"], None, 0
+        model = request["model"]
         with self.translated():
-            events = await self._post(request, task.timeout)
+            answer = await self._post(request, task.timeout)
+            if not request["stream"]:
+                for piece in _whole(answer, model):
+                    yield piece
+                return
+            parts: list[str] = []
+            usage, chunks = None, 0
             try:
-                async for chunk in events:
+                async for chunk in answer:
                     chunks += 1
-                    model = getattr(chunk, "model", None) or model
-                    usage = getattr(chunk, "usage", None) or usage
-                    choices = getattr(chunk, "choices", None)
-                    delta = getattr(choices[0], "delta", None) if choices else None
-                    # A refusal is written instead of content: it is the answer.
-                    piece = delta and (delta.content or getattr(delta, "refusal", None))
+                    if not isinstance(chunk, dict):
+                        raise policy.UpstreamMalformed("a chunk that is not a JSON object")
+                    model = chunk.get("model") or model
+                    usage = chunk.get("usage") or usage
+                    choices = chunk.get("choices")
+                    piece = _text(choices[0], "delta") if choices else None
                     if piece:
                         parts.append(piece)
                         yield piece
             finally:
-                await events.close()
+                await answer.close()
         if not chunks:  # an HTML page, `{}`, a truncated body: no event at all
             raise policy.UpstreamMalformed("no chunks: not the API's stream")
-        yield Result(text="".join(parts), data=None, model=model,
-                     input_tokens=getattr(usage, "prompt_tokens", None),
-                     output_tokens=getattr(usage, "completion_tokens", None))
+        yield _result("".join(parts), model, usage)
+
+
+def _text(choice: Any, field: str) -> str | None:
+    """A choice's ``message`` (or stream ``delta``) text: its content, or a refusal written
+    instead of content."""
+    message = choice.get(field) if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
+        return None
+    text = message.get("content") or message.get("refusal")
+    return text if isinstance(text, str) else None
+
+
+def _whole(answer: Any, model: str) -> list[str | Result]:
+    """A chat completion's JSON: its text as one delta (when it has any), then the Result."""
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    if not isinstance(choices, list):  # an HTML page (the SDK gives its text), `{}`
+        raise policy.UpstreamMalformed("not a chat completion")
+    text = (_text(choices[0], "message") if choices else None) or ""
+    return [*([text] if text else []), _result(text, answer.get("model") or model,
+                                               answer.get("usage"))]
+
+
+def _result(text: str, model: str, usage: Any) -> Result:
+    usage = usage if isinstance(usage, dict) else {}
+    return Result(text=text, data=None, model=model, input_tokens=_count(usage, "prompt_tokens"),
+                  output_tokens=_count(usage, "completion_tokens"))
+
+
+def _count(usage: dict, name: str) -> int | None:
+    value = usage.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

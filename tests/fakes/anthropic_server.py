@@ -6,7 +6,9 @@ The stream is Anthropic's (https://docs.anthropic.com/en/docs/build-with-claude/
 reason, output tokens), ``message_stop``. A failure inside it is ``event: error`` with
 ``{"type": "error", "error": {"type": "overloaded_error", "message": ...}}``
 (https://docs.anthropic.com/en/api/errors), which the SDK raises as an APIStatusError with
-the stream's 200 status (anthropic/_streaming.py).
+the stream's 200 status (anthropic/_streaming.py). Without ``stream`` the same failure is the
+HTTP status of its error type (that page's table) with the error body, and the whole message
+carries the step's stop reason and (or no) usage.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ def _text(content) -> str:
 
 def error_body(message: str, kind: str = "api_error") -> dict:
     return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+# An error type's HTTP status (https://docs.anthropic.com/en/api/errors).
+STATUSES = {"api_error": 500, "overloaded_error": 529, "rate_limit_error": 429,
+            "invalid_request_error": 400}
 
 
 def answer(request: Request, step: Step):
@@ -54,9 +61,13 @@ def answer(request: Request, step: Step):
     if body.get("stream"):
         return 200, {"Content-Type": "text/event-stream"}, sse(_events(model, block, written,
                                                                          usage, step))
+    if step.stream_error is not None:
+        return json_answer(STATUSES[step.stream_error],
+                           error_body(f"upstream says {step.stream_error}", step.stream_error))
     return json_answer(200, {
         "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
-        "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage,
+        "content": [block] if written else [], "stop_reason": step.stop or stop,
+        "stop_sequence": None, **({"usage": usage} if step.usage else {}),
     })
 
 

@@ -4,7 +4,9 @@ The stream is OpenAI's (https://platform.openai.com/docs/api-reference/chat-stre
 ``data:`` line per ``chat.completion.chunk``, the role first, a ``finish_reason`` chunk, the
 usage chunk with ``stream_options.include_usage`` (``choices: []``), then ``data: [DONE]``. A
 failure inside it is an ``data: {"error": {"message", "type", "param", "code"}}`` line, which
-the openai SDK raises as ``openai.APIError`` (openai/_streaming.py).
+the openai SDK raises as ``openai.APIError`` (openai/_streaming.py). Without ``stream`` the
+same failure is the HTTP status of its error type with the error body, and the whole
+completion carries the step's refusal, finish reason and (or no) usage.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ def _content(message: dict) -> str:
 
 def error_body(message: str, kind: str = "server_error") -> dict:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+# An error type's HTTP status (https://platform.openai.com/docs/guides/error-codes).
+STATUSES = {"server_error": 500, "rate_limit_error": 429, "invalid_request_error": 400}
 
 
 def answer(request: Request, step: Step):
@@ -58,12 +64,17 @@ def answer(request: Request, step: Step):
         include_usage = (body.get("stream_options") or {}).get("include_usage") and step.usage
         return 200, {"Content-Type": "text/event-stream"}, sse(
             _chunks(model, content, usage if include_usage else None, step))
+    if step.stream_error is not None:
+        return json_answer(STATUSES[step.stream_error],
+                           error_body(f"upstream says {step.stream_error}", step.stream_error))
+    refused = step.refusal is not None
     return json_answer(200, {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": content, "refusal": None}}],
-        "usage": usage,
+        "choices": [{"index": 0, "finish_reason": step.stop or "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": None if refused else content,
+                                 "refusal": step.refusal}}],
+        **({"usage": usage} if step.usage else {}),
     })
 
 
