@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flaskllm import context, errors, logs, state, strictjson
+from flaskllm import context, errors, ids, logs, state, strictjson
 from flaskllm.strictjson import PARSED
 from flaskllm.responses import problem_response
 
@@ -42,7 +41,7 @@ class RequestContextMiddleware:
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        rid = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        rid = incoming if SANE_REQUEST_ID.fullmatch(incoming) else ids.new_id()
         state.current.set(self.app_state)
         ctx = context.begin(rid)
         started = False

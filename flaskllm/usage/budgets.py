@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
+from flaskllm.ids import new_id
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -85,7 +85,7 @@ class Reservation:
     micros: int = 0
     requests: int = 0
     limits: Limits = field(default_factory=Limits)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=new_id)
     done: bool = False
 
     @property
@@ -200,13 +200,14 @@ class Budgets:
                       requests: int = 1) -> Reservation:
         """Hold ``estimate`` (USD, for all ``requests`` together) against the token's limits,
         or raise BudgetExceeded (429). An unpriced estimate (None) holds nothing, but the
-        request still counts against the quota and is refused once a budget is spent."""
-        day, month = periods(self.clock())
+        request still counts against the quota and is refused once a budget is spent. A
+        token without limits holds nothing: its reservation names no period and no id."""
         try:
             limits = await self.limits(token)
-            res = Reservation(token, day, month, micros(estimate) or 0, requests, limits)
             if not limits.any:
-                return res
+                return Reservation(token, "", "", 0, requests, limits, id="")
+            day, month = periods(self.clock())
+            res = Reservation(token, day, month, micros(estimate) or 0, requests, limits)
             await self._sweep()
             refusal = await self.store.reserve(res)
         except Exception as exc:  # fail closed: a budget is money

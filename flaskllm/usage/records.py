@@ -2,28 +2,24 @@
 
 Built by the pipeline after each item, handed to ``app.usage.record(rec)``, stored as a row of
 ``db.usage_records`` (or, while the database is away, as a line of the spool file). The id is
-a fresh uuid, made once, so every copy of a record (queue, spool, replay) is the same row.
+a fresh unique id (flaskllm/ids.py), made once, so every copy of a record (queue, spool, replay) is the same row.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from flaskllm.ids import new_id
 from flaskllm.prices import micros, usd
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 @dataclass
@@ -45,7 +41,7 @@ class UsageRecord:
     prompt: str | None = None  # kept only with LOG_PROMPTS=true (the recorder drops them)
     response: str | None = None
     created_at: datetime = field(default_factory=_now)
-    id: str = field(default_factory=_new_id)
+    id: str = field(default_factory=new_id)
 
     def row(self) -> dict[str, Any]:
         """The ``db.usage_records`` row."""
