@@ -157,3 +157,47 @@ def test_an_operation_that_needs_the_database_gets_503_not_500(app, client, auth
         assert response.headers["retry-after"]
     assert "Traceback" not in caplog.text
     assert caplog.text.count("the database does not answer") <= 1
+
+
+@pytest.mark.services
+def test_a_paused_redis_costs_no_request_more_than_half_a_second(tmp_path):
+    """Redis stopped with SIGSTOP (it accepts connections and answers nothing) for 10 s under
+    steady traffic: every request answers within 0.5 s, with the rate limit failing open on
+    one server and closed on the other (503 SERVICE_UNAVAILABLE), the cache skipped, and
+    budgets in Redis refused (503 BUDGETS_UNAVAILABLE), each 503 with Retry-After; after it,
+    everything answers 200 again."""
+    with own_redis() as redis:
+        api_token = secrets.token_urlsafe(32)
+        base = clean_env(ENVIRONMENT="production", API_TOKEN=api_token, REDIS_URL=redis.url,
+                         DATABASE_URL=f"sqlite:///{tmp_path / 'usage.db'}", LOG_LEVEL="info",
+                         RATE_LIMIT="100000/minute",
+                         REDIS_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}")
+        plain = token_of(cli(base, "tokens", "create", "plain"))
+        limited = token_of(cli(base, "tokens", "create", "limited", "--quota-daily", "100000"))
+        env_of = lambda n: {"USAGE_SPOOL_FILE": str(tmp_path / f"spool{n}.jsonl"),
+                            "RATE_LIMIT_FAIL_OPEN": "true" if n == 0 else "false"}
+        with serve_processes(base, 2, tmp_path, env_of=env_of) as (open_url, closed_url):
+            pairs = [("open-api", open_url, api_token), ("open-plain", open_url, plain),
+                     ("open-limited", open_url, limited), ("closed-plain", closed_url, plain)]
+            with Traffic(pairs, pause=0.02) as traffic:
+                time.sleep(2)
+                redis.pause()
+                paused = time.monotonic()
+                time.sleep(PAUSE_SECONDS)
+                redis.resume()
+                resumed = time.monotonic()
+                time.sleep(redisutil.OPEN_SECONDS + 2)
+            during = [r for r in traffic.results if paused <= r[6] + r[4] and r[6] < resumed]
+            slowest = sorted(during, key=lambda r: r[4])[-5:]
+            assert all(r[4] < 0.5 for r in during), slowest
+            assert len(during) > 20 * PAUSE_SECONDS  # traffic went on all along
+            statuses = {label: {r[1] for r in during if r[0] == label} for label, *_ in pairs}
+            assert statuses["open-api"] == statuses["open-plain"] == {200}, statuses
+            codes = {(r[0], r[2]) for r in during if r[1] != 200}
+            assert codes == {("open-limited", "BUDGETS_UNAVAILABLE"),
+                             ("closed-plain", "SERVICE_UNAVAILABLE")}, codes
+            refused = [r for r in during if r[1] != 200]
+            assert {r[1] for r in refused} == {503} and all(r[5] for r in refused)
+            after = [r for r in traffic.results if r[6] > resumed + redisutil.OPEN_SECONDS + 1]
+            assert after and {r[1] for r in after} == {200}, after[-5:]
+    assert_no_tracebacks(tmp_path)
