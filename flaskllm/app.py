@@ -9,14 +9,11 @@ flaskllm/operations/spec.py) with its ``$ref``s, not by connexion, which serves 
 from __future__ import annotations
 
 import contextlib
-import copy
-import functools
 import logging
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 from connexion import AsyncApp, ConnexionMiddleware
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -39,15 +36,9 @@ PROVIDER_FAILURES = (errors.ProviderError, errors.ProviderTimeout)
 log = logging.getLogger("flaskllm")
 
 
-@functools.lru_cache(maxsize=4)
-def _load_spec_file(path: Path, mtime: float) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
 def load_spec(settings: Settings, path: Path = SPEC_PATH) -> dict[str, Any]:
     """The spec as this server serves and enforces it."""
-    spec = copy.deepcopy(_load_spec_file(path, path.stat().st_mtime))
+    spec = resources.yaml_file(path)
     prompt = spec["components"]["schemas"]["Prompt"]["properties"]["prompt"]
     prompt["maxLength"] = settings.max_prompt_length
     schemas = spec["components"]["schemas"]  # a chat message's text is bounded the same way

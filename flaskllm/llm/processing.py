@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
+from flaskllm import resources
 
 CHAT = "chat"  # a conversation from the OpenAI-compatible API: the Prompt is its messages
 from flaskllm.settings import ROOT
@@ -81,8 +81,7 @@ def _special() -> dict[str, dict[str, Any]]:
 
 def spec_names(path: Path = SPEC_PATH) -> tuple[str, ...]:
     """The spec's ``ProcessingType`` enum, in its order."""
-    with open(path, encoding="utf-8") as fh:
-        spec = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    spec = resources.yaml_file(path)
     return tuple(spec["components"]["schemas"]["ProcessingType"]["enum"])
 
 
