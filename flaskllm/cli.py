@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
-import tempfile
 import traceback
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Iterator
 
-from flaskllm import runtime
+from flaskllm.serve import cmd_serve, problems, serving_app  # noqa: F401 (flaskllm.cli:serving_app)
 from flaskllm.settings import ROOT, Settings, SettingsError
 
 def _settings() -> Settings:
@@ -38,80 +34,6 @@ def _run(settings: Settings, work):
             await app.aclose()
 
     return asyncio.run(go())
-
-
-def cmd_serve(args) -> int:
-    import uvicorn
-
-    runtime.fewer_malloc_arenas()  # first: before the threads that would each take one
-    from flaskllm import tokenadmin
-
-    settings = _settings()
-    # The check's own request is no metric: its app keeps its counts in memory, not in
-    # METRICS_DIR with the workers'.
-    _check_or_exit(settings.replace(metrics_dir=""), args.debug)
-    base = f"http://{args.host}:{args.port}"
-    if not settings.production:
-        token = tokenadmin.dev_token(settings)
-        print(f"Development token (admin; the token `dev` of this database, also in "
-              f"{tokenadmin.dev_token_file(settings)}):\n\n    {token}\n", flush=True)
-        print(f"Try it:\n\n    curl -s {base}/api/v1/webhook "
-              f"-H 'X-API-Token: {token}' -H 'Content-Type: application/json' "
-              "-d '{\"prompt\": \"The quarterly budget review is on Friday. Finance wants "
-              "every team to cut cloud spending.\", \"type\": \"keywords\"}'\n", flush=True)
-        # The fragment never reaches the server (nor its logs); the page keeps it in the tab.
-        print(f"Dashboard: {base}/dashboard#token={token}\n", flush=True)
-    print(f"Swagger console: {base}/api/v1/ui/\n", flush=True)
-    command = Path(sys.executable).parent / "flaskllm"
-    if command.is_file():  # `make run` does not put .venv/bin on the shell's PATH
-        print(f"The flaskllm command: {command} (or first: . {command.parent}/activate)\n",
-              flush=True)
-    from flaskllm import logs
-
-    logs.configure(settings)  # uvicorn's own lines too (log_config=None), in the same format
-    with metrics_dir(settings, args.workers):
-        uvicorn.run("flaskllm.cli:serving_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, reload=args.reload, log_level=settings.log_level,
-                    access_log=False, timeout_graceful_shutdown=10, log_config=None,
-                    # The client address behind a proxy is flaskllm/clientip.py's
-                    # (TRUSTED_PROXIES, the same rule as under WSGI): uvicorn's own
-                    # X-Forwarded-For handling stays off.
-                    proxy_headers=False, forwarded_allow_ips=",".join(settings.trusted_proxies),
-                    # REQUEST_READ_TIMEOUT for the request head (uvicorn has none); the body's
-                    # is the app's (middleware.RequestBodyMiddleware)
-                    http="flaskllm.deadlines:HeadDeadlineProtocol")
-    return 0
-
-
-def serving_app():
-    """uvicorn's factory, in each worker: the app, then the collector tuned around it."""
-    from flaskllm.app import create_app
-
-    app = create_app()
-    runtime.tune_gc()
-    return app
-
-
-@contextlib.contextmanager
-def metrics_dir(settings: Settings, workers: int) -> Iterator[None]:
-    """Workers add up their Prometheus metrics through files in METRICS_DIR. With several
-    workers and no METRICS_DIR, a fresh folder is made for this run (and removed after);
-    the workers read it from the environment they inherit. A METRICS_DIR that is set is
-    emptied first: counts left by an earlier run would otherwise carry on."""
-    if settings.metrics_dir:
-        for stale in Path(settings.metrics_dir).glob("*.db"):
-            stale.unlink()
-        yield
-        return
-    if workers <= 1:
-        yield
-        return
-    with tempfile.TemporaryDirectory(prefix="flaskllm-metrics-") as folder:
-        os.environ["METRICS_DIR"] = folder
-        try:
-            yield
-        finally:
-            os.environ.pop("METRICS_DIR", None)
 
 
 KEEP = object()  # a limit flag that was not given (argparse.SUPPRESS): the limit stays
@@ -246,39 +168,6 @@ def _is_day(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def problems(settings: Settings, debug: bool = False) -> list[str]:
-    """Everything that would stop the app from serving, as readable lines (with ``debug``,
-    each one's traceback is printed too)."""
-    from flaskllm import db, failures
-
-    found = []
-    try:
-        from flaskllm.app import create_app, SPEC_PATH
-
-        if not Path(SPEC_PATH).is_file():
-            return [f"spec: {SPEC_PATH} is missing"]
-        db.create_engine(settings.database_url, settings.instance).dispose()  # reachable, tables made
-        app = create_app(settings)
-        with app.test_client() as client:  # builds the routes: every operationId resolves
-            response = client.get("/api/v1/health")
-        if response.status_code != 200:
-            found.append(f"health: {response.json()}")
-    except Exception as exc:  # report, don't crash: this command exists to explain failures
-        if debug:
-            traceback.print_exception(exc)
-        explained = failures.explain(exc, settings)
-        found.append(explained.removeprefix("flaskllm: ") if explained
-                     else f"{type(exc).__name__}: {exc}")
-    return found
-
-
-def _check_or_exit(settings: Settings, debug: bool) -> None:
-    found = problems(settings, debug)
-    if found:
-        print("flaskllm: cannot start: " + "\n  ".join(found), file=sys.stderr)
-        sys.exit(2)
 
 
 def cmd_check(args) -> int:

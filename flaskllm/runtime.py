@@ -32,6 +32,13 @@ def fewer_malloc_arenas() -> None:
     ctypes.CDLL(None).mallopt(M_ARENA_MAX, MALLOC_ARENAS)
 
 
+def pause_gc() -> None:
+    """No collections while the app is built: what start-up makes (modules, the spec, the
+    routes) lives as long as the process, so collecting it is wasted work; ``tune_gc``
+    turns the collector back on."""
+    gc.disable()
+
+
 def tune_gc() -> None:
     """Freeze what exists now (the imported modules and the app: they live as long as the
     process, and a forked worker then shares their pages instead of copying them when the
@@ -39,3 +46,4 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    gc.enable()
