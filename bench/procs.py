@@ -4,6 +4,7 @@ second), plus readings of their CPU time and resident memory from /proc."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -43,16 +44,31 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of ``pid`` and its children (the workers of ``serve --workers N``)."""
+    total = cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
 def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Until ``url`` answers 200: polled every 10 ms, so the start-up time is exact."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{url} exited:\n{log.read_text()}")
         try:
-            httpx.get(url, timeout=1)
-            return
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.01)
     raise RuntimeError(f"{url} did not come up in {timeout:.0f} s:\n{log.read_text()}")
 
 
@@ -61,9 +77,11 @@ class Process:
                  ready_url: str):
         self.log = log
         self._log = open(log, "wb")
+        began = time.perf_counter()
         self.proc = subprocess.Popen(args, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      cwd=log.parent, preexec_fn=lambda: pin(cores))
         _wait(ready_url, self.proc, log)
+        self.startup_seconds = time.perf_counter() - began  # to its first 200
 
     @property
     def pid(self) -> int:
@@ -107,9 +125,30 @@ def create_token(env: dict[str, str]) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def start_flaskllm(workdir: Path, env: dict[str, str], name: str) -> tuple[Process, str]:
+def start_flaskllm(workdir: Path, env: dict[str, str], name: str, workers: int = 1,
+                   cores: set[int] | None = None) -> tuple[Process, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = Process([sys.executable, "-m", "flaskllm.cli", "serve", "--port", str(port)],
-                   env, SERVER_CORES, workdir / f"{name}.log", url + "/api/v1/health")
+    proc = Process([sys.executable, "-m", "flaskllm.cli", "serve", "--port", str(port),
+                    "--workers", str(workers)],
+                   env, cores or SERVER_CORES, workdir / f"{name}.log", url + "/api/v1/health")
+    return proc, url
+
+
+def redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def start_floor(workdir: Path, upstream: str, token: str) -> tuple[Process, str]:
+    """bench/floor.py, the bare forwarder, on FlaskLLM's core."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    proc = Process([sys.executable, str(ROOT / "bench" / "floor.py"), "--port", str(port),
+                    "--upstream", upstream + "/v1", "--token-sha256", digest],
+                   dict(os.environ), SERVER_CORES, workdir / "floor.log", url + "/api/v1/health")
     return proc, url

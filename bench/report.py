@@ -1,4 +1,6 @@
-"""The benchmark's results as a Markdown table against the targets of issue 7."""
+"""The benchmark's results as Markdown: FlaskLLM against its floor (bench/floor.py, the bare
+forwarder measured in the same run) with the targets of issue 18, then the table of issue 7's
+targets."""
 
 from __future__ import annotations
 
@@ -92,6 +94,65 @@ def rows(r: dict) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f} ×" if a is not None and b else "—"
+
+
+def floor_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
+    """(measurement, floor, FlaskLLM, FlaskLLM ÷ floor, target, verdict)."""
+    out = []
+    for c in (1, 32):
+        lat = r.get(f"latency_c{c}")
+        if lat and "floor" in lat:
+            f, v = (lat[k]["server_cpu_ms_per_request"] for k in ("floor", "flaskllm"))
+            out.append((f"CPU per proxied request, concurrency {c} (ms)", f"{f:.3f}",
+                        f"{v:.3f}", _ratio(v, f), "≤ 3 × floor", _mark(v <= 3 * f)))
+            fa = lat["floor"]["p50_ms"] - lat["direct"]["p50_ms"]
+            out.append((f"Added latency p50, concurrency {c} (ms; direct "
+                        f"{lat['direct']['p50_ms']:.2f})", f"{fa:.2f}",
+                        f"{lat['added_p50_ms']:.2f}", _ratio(lat["added_p50_ms"], fa), "—", "—"))
+    tp, ftp = r.get("throughput_20ms"), r.get("floor_throughput_20ms")
+    if tp and ftp:
+        b, fb = tp["best"], ftp["best"]
+        show = lambda x: f"{x['rps']:.0f} at c={x['connections']}" if x else "none"
+        out.append(("Best req/s with p99 < 100 ms, 20 ms upstream", show(fb), show(b),
+                    _ratio(b and b["rps"], fb and fb["rps"]), "—", "—"))
+    for c in (256, 1000):
+        v, f = r.get(f"in_flight_{c}"), r.get(f"floor_in_flight_{c}")
+        if v and f:
+            show = lambda x: (f"{x['rps']:.0f} ({x['of_ideal']:.2f} of ideal, "
+                              f"{x.get('of_direct') or 0:.2f} of direct, "
+                              f"{100 * x['server_busy']:.0f} % busy, {x['errors']} errors)")
+            ok = (v["of_ideal"] >= 0.95 or v["server_busy"] >= 0.95) and v["errors"] == 0
+            d = r.get(f"direct_in_flight_{c}", {}).get("rps")
+            out.append((f"req/s with {c} connections, 500 ms upstream (ideal {c * 2}; the "
+                        f"upstream called directly: {d or 0:.0f})",
+                        show(f), show(v), _ratio(v["rps"], f["rps"]),
+                        "≥ 0.95 of ideal, or ≥ 95 % busy", _mark(ok)))
+    burst = r.get("rss_after_mb", {}).get("in_flight_500ms")
+    if burst is not None and r.get("floor_rss_after_mb") is not None:
+        out.append(("RSS idle / after the 1,000-connection burst (MB)",
+                    f"{r['floor_rss_idle_mb']:.0f} / {r['floor_rss_after_mb']:.0f}",
+                    f"{r['rss_idle_mb']:.0f} / {burst:.0f}", _ratio(burst, r["floor_rss_after_mb"]),
+                    "≤ 150 MB after", _mark(burst <= 150)))
+    st, sd = r.get("startup_s"), r.get("startup_default_s")
+    if st:
+        out.append(("Start-up to the first 200, as benchmarked (the openai provider: its SDK "
+                    "is imported at start) (s)", f"{st['floor']:.2f}", f"{st['flaskllm']:.2f}",
+                    _ratio(st["flaskllm"], st["floor"]), "—", "—"))
+    if st and sd:
+        out.append(("Start-up to the first 200, as installed (offline provider, SQLite; "
+                    f"median of 5, {sd['min']:.2f}–{sd['max']:.2f}) (s)", f"{st['floor']:.2f}",
+                    f"{sd['median']:.2f}", _ratio(sd["median"], st["floor"]), "≤ 1 s",
+                    _mark(sd["median"] <= 1)))
+    w = r.get("workers")
+    if w and "scaling" in w:
+        out.append(("`serve --workers 2` ÷ `--workers 1`, req/s, 20 ms upstream, c=64, Redis",
+                    "—", f"{w['1']['rps']:.0f} → {w['2']['rps']:.0f}", f"{w['scaling']:.2f} ×",
+                    "≥ 1.8 ×", _mark(w["scaling"] >= 1.8)))
+    return out
+
+
 def markdown(r: dict) -> str:
     m = r.get("machine", {})
     lines = [
@@ -104,4 +165,11 @@ def markdown(r: dict) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(r)]
+    ratios = floor_rows(r)
+    if ratios:
+        lines += ["", "Against the floor (bench/floor.py: Starlette + aiohttp, a token check, "
+                  "the JSON parsed, one upstream call), in the same run:", "",
+                  "| measurement | floor | FlaskLLM | FlaskLLM ÷ floor | target | |",
+                  "|---|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(row) + " |" for row in ratios]
     return "\n".join(lines) + "\n"

@@ -1,9 +1,12 @@
 """The FlaskLLM benchmark: one FlaskLLM worker in front of a fake OpenAI-compatible upstream,
-measured against the same upstream called directly, in the same run.
+measured against the same upstream called directly and against the floor (bench/floor.py, a
+bare Starlette + aiohttp forwarder), in the same run: every figure also as a ratio to the
+floor's, so that it means something on any machine.
 
     make bench                    # in a venv without the dev extras, as deployed
     python bench/run.py           # the full run (~15 minutes, 10 of them the memory run)
-    python bench/run.py --quick   # the same measurements, shorter (~2.5 minutes)
+    python bench/run.py --quick   # the same measurements, shorter (~4 minutes)
+    python bench/run.py --quick --steps added_latency,in_flight_500ms   # an A/B of one change
 
 Needs wrk (`apt-get install wrk`) and the package installed (`pip install -e .`). Writes
 bench/results/latest.md (the table for the README) and latest.json. Never part of the tests.
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -58,6 +62,16 @@ def direct_body(model: str, prompt: str = PROMPT, stream: bool = False) -> dict:
                          {"role": "user", "content": f"<text>\n{prompt}\n</text>"}]}
 
 
+@dataclass
+class Target:
+    """A server under test: FlaskLLM, or the floor (bench/floor.py) beside it."""
+
+    name: str
+    proc: procs.Process
+    url: str
+    headers: dict
+
+
 class Bench:
     def __init__(self, quick: bool, workdir: Path):
         self.quick = quick
@@ -69,38 +83,50 @@ class Bench:
 
     def start(self) -> None:
         self.upstream, self.up_url = procs.start_upstream(self.workdir)
-        env = procs.flaskllm_env(self.workdir, self.up_url, OPENAI_MODEL=MODELS["fast"],
-                                 OPENAI_MODELS=",".join(MODELS.values()))
-        self.token = procs.create_token(env)
-        self.server, self.url = procs.start_flaskllm(self.workdir, env, "flaskllm")
+        self.env = procs.flaskllm_env(self.workdir, self.up_url, OPENAI_MODEL=MODELS["fast"],
+                                      OPENAI_MODELS=",".join(MODELS.values()))
+        self.token = procs.create_token(self.env)
         self.auth = {"X-API-Token": self.token}
+        self.server, self.url = procs.start_flaskllm(self.workdir, self.env, "flaskllm")
+        self.flaskllm = Target("flaskllm", self.server, self.url, {**self.auth, **NO_CACHE})
+        floor, floor_url = procs.start_floor(self.workdir, self.up_url, self.token)
+        self.floor = Target("floor", floor, floor_url, dict(self.auth))
+        self.results["startup_s"] = {"flaskllm": round(self.server.startup_seconds, 3),
+                                     "floor": round(floor.startup_seconds, 3)}
         # One request of each kind, so imports and first-use work are not measured.
         for model in MODELS:
-            httpx.post(self.url + "/api/v1/webhook", json=body(model), headers=self.auth,
-                       timeout=30).raise_for_status()
+            for target in (self.flaskllm, self.floor):
+                httpx.post(target.url + "/api/v1/webhook", json=body(model),
+                           headers=target.headers, timeout=30).raise_for_status()
         self.results["rss_idle_mb"] = procs.rss_mb(self.server.pid)
+        self.results["floor_rss_idle_mb"] = procs.rss_mb(floor.pid)
 
     def stop(self) -> None:
-        for proc in (getattr(self, "server", None), getattr(self, "upstream", None)):
+        for proc in (getattr(self, "server", None), getattr(self, "upstream", None),
+                     getattr(getattr(self, "floor", None), "proc", None)):
             if proc is not None:
                 proc.stop()
 
     def load(self, model: str, connections: int, direct: bool = False, seconds=None,
-             headers=None, prompt: str = PROMPT) -> dict:
-        """One wrk run; with the server's CPU seconds per request when not direct."""
+             headers=None, prompt: str = PROMPT, target: Target | None = None) -> dict:
+        """One wrk run, against FlaskLLM (or ``target``, or the upstream ``direct``ly); with
+        the server's CPU seconds per request and its share of one core (busy)."""
+        target = target or self.flaskllm
         if direct:
             url, sent, hdrs = self.up_url + "/v1/chat/completions", direct_body(model, prompt), {}
         else:
-            url, sent = self.url + "/api/v1/webhook", body(model, prompt)
-            hdrs = {**self.auth, **(NO_CACHE if headers is None else headers)}
-        cpu = procs.cpu_seconds(self.server.pid)
+            url, sent = target.url + "/api/v1/webhook", body(model, prompt)
+            hdrs = target.headers if headers is None else {**self.auth, **headers}
+        pid = target.proc.pid
+        cpu, began = procs.tree_cpu_seconds(pid), time.perf_counter()
         run = wrk.run(url, sent, hdrs, connections, seconds or self.seconds)
-        cpu = procs.cpu_seconds(self.server.pid) - cpu
+        cpu, wall = procs.tree_cpu_seconds(pid) - cpu, time.perf_counter() - began
         out = {"rps": round(run.rps, 1), "p50_ms": run.p50_ms, "p90_ms": run.p90_ms,
                "p99_ms": run.p99_ms, "mean_ms": round(run.mean_ms, 3), "errors": run.errors,
                "requests": run.requests}
         if not direct and run.requests:
             out["server_cpu_ms_per_request"] = round(1000 * cpu / run.requests, 3)
+            out["server_busy"] = round(cpu / wall, 3)
         return out
 
     # The measurements -------------------------------------------------------------------
@@ -109,28 +135,45 @@ class Bench:
         for c in (1, 32):
             direct = self.load("fast", c, direct=True)
             via = self.load("fast", c)
+            floor = self.load("fast", c, target=self.floor)
             self.results[f"latency_c{c}"] = {
-                "direct": direct, "flaskllm": via,
+                "direct": direct, "flaskllm": via, "floor": floor,
                 "added_p50_ms": round(via["p50_ms"] - direct["p50_ms"], 3),
                 "added_p99_ms": round(via["p99_ms"] - direct["p99_ms"], 3)}
 
     def throughput_20ms(self) -> None:
-        sweep = []
-        for c in ((2, 8, 32) if self.quick else (1, 2, 4, 8, 16, 32, 64, 128)):
-            run = self.load("20ms", c)
-            run["connections"] = c
-            sweep.append(run)
-        ok = [r for r in sweep if r["p99_ms"] < 100 and r["errors"] == 0]
-        best = max(ok, key=lambda r: r["rps"]) if ok else None
-        self.results["throughput_20ms"] = {"sweep": sweep, "best": best}
+        for target in (self.flaskllm, self.floor):
+            sweep = []
+            for c in ((2, 8, 32, 64) if self.quick else (1, 2, 4, 8, 16, 32, 64, 128)):
+                run = self.load("20ms", c, target=target)
+                run["connections"] = c
+                sweep.append(run)
+            ok = [r for r in sweep if r["p99_ms"] < 100 and r["errors"] == 0]
+            best = max(ok, key=lambda r: r["rps"]) if ok else None
+            key = "throughput_20ms" if target is self.flaskllm else "floor_throughput_20ms"
+            self.results[key] = {"sweep": sweep, "best": best}
 
     def in_flight_500ms(self) -> None:
-        httpx.get(self.up_url + "/stats?reset")
-        run = self.load("500ms", 1000, seconds=max(self.seconds, 10))
-        stats = httpx.get(self.up_url + "/stats").json()
-        run.update(upstream_peak_in_flight=stats["peak"], connections=1000,
-                   littles_law_in_flight=round(run["rps"] * run["mean_ms"] / 1000))
-        self.results["in_flight_500ms"] = run
+        """256 and 1,000 connections at the 500 ms upstream: the ideal is connections / 0.5 s
+        a second; short of it, the server should be CPU-bound (busy ≈ 1 core)."""
+        for c in (256, 1000):  # what the upstream itself serves at this concurrency
+            run = self.load("500ms", c, direct=True, seconds=max(self.seconds, 10))
+            self.results[f"direct_in_flight_{c}"] = run
+        for target in (self.floor, self.flaskllm):
+            for c in (256, 1000):
+                httpx.get(self.up_url + "/stats?reset")
+                run = self.load("500ms", c, seconds=max(self.seconds, 10), target=target)
+                stats = httpx.get(self.up_url + "/stats").json()
+                direct = self.results[f"direct_in_flight_{c}"]["rps"]
+                run.update(upstream_peak_in_flight=stats["peak"], connections=c,
+                           ideal_rps=c / 0.5, of_ideal=round(run["rps"] / (c / 0.5), 3),
+                           of_direct=round(run["rps"] / direct, 3) if direct else None,
+                           littles_law_in_flight=round(run["rps"] * run["mean_ms"] / 1000))
+                key = f"in_flight_{c}" if target is self.flaskllm else f"floor_in_flight_{c}"
+                self.results[key] = run
+                if target is self.flaskllm and c == 1000:
+                    self.results["in_flight_500ms"] = run  # the issue-7 row
+        self.results["floor_rss_after_mb"] = procs.rss_mb(self.floor.proc.pid)
 
     def cache_hits(self) -> None:
         prompt = "A prompt that every request of this run repeats: all hits after the first."
@@ -193,6 +236,50 @@ class Bench:
             "samples": samples}
 
 
+    def startup(self) -> None:
+        """``flaskllm serve`` as a fresh machine runs it (the offline provider, SQLite), from
+        the process's start to its first 200: the median of 5."""
+        env = {k: v for k, v in self.env.items() if not k.startswith(("LLM_", "OPENAI_"))}
+        times = []
+        for n in range(5):
+            server, _url = procs.start_flaskllm(self.workdir, env, f"startup{n}")
+            times.append(server.startup_seconds)
+            server.stop()
+        self.results["startup_default_s"] = {"median": round(sorted(times)[2], 3),
+                                             "min": round(min(times), 3),
+                                             "max": round(max(times), 3)}
+
+    def workers(self) -> None:
+        """``flaskllm serve --workers 1`` against ``--workers 2``, on both cores, sharing
+        state through Redis (the rate limit counted there, REDIS_URL), at the 20 ms
+        upstream. The load client and the upstream share those cores: on a 2-core machine
+        this understates what a second core gives."""
+        if not procs.redis_up():
+            self.results["workers"] = {"skipped": "no Redis on 127.0.0.1:6379"}
+            return
+        out = {}
+        for n in (1, 2):
+            env = {**self.env, "REDIS_URL": "redis://127.0.0.1:6379/0",
+                   "REDIS_KEY_PREFIX": f"bench-{os.getpid()}-{n}",
+                   "RATE_LIMIT_ENABLED": "true", "RATE_LIMIT": "10000000/minute"}
+            server, url = procs.start_flaskllm(self.workdir, env, f"workers{n}", workers=n,
+                                               cores=set(procs.CORES))
+            try:
+                target = Target(f"workers{n}", server, url, {**self.auth, **NO_CACHE})
+                for _ in range(20 * n):  # every worker has answered before the run
+                    httpx.post(url + "/api/v1/webhook", json=body("20ms"),
+                               headers=target.headers, timeout=30).raise_for_status()
+                procs.pin(set(procs.CORES))  # wrk may use both cores too
+                try:
+                    out[str(n)] = self.load("20ms", 64, target=target)
+                finally:
+                    procs.pin(procs.CLIENT_CORES)
+            finally:
+                server.stop()
+        out["scaling"] = round(out["2"]["rps"] / out["1"]["rps"], 3) if out["1"]["rps"] else None
+        self.results["workers"] = out
+
+
 async def _first_tokens(bench: Bench, n: int) -> tuple[list[float], list[float]]:
     direct, via = [], []
     async with httpx.AsyncClient(timeout=30) as http:
@@ -230,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (~2.5 minutes)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"),
                         help="folder for latest.md and latest.json")
+    parser.add_argument("--steps", help="only these measurements, comma-separated (e.g. "
+                        "added_latency,in_flight_500ms): for an A/B of one change")
     parser.add_argument("--rerender", action="store_true",
                         help="only write latest.md again from latest.json")
     args = parser.parse_args(argv)
@@ -249,7 +338,10 @@ def main(argv: list[str] | None = None) -> int:
             # The 1,000-in-flight burst goes last: the memory it takes stays with the
             # process (see memory()), and would hide what the other runs leave behind.
             steps = (bench.added_latency, bench.throughput_20ms, bench.cache_hits,
-                     bench.first_token, bench.batch, bench.memory, bench.in_flight_500ms)
+                     bench.first_token, bench.batch, bench.memory, bench.in_flight_500ms,
+                     bench.startup, bench.workers)
+            if args.steps:
+                steps = tuple(step for step in steps if step.__name__ in args.steps.split(","))
             for step in steps:
                 print(f"bench: {step.__name__} ...", flush=True)
                 step()
