@@ -1,7 +1,8 @@
-"""CPU and memory of one chat-completion call, three ways, against bench/upstream.py:
-the OpenAI SDK's ``chat.completions.create()``, the same SDK client's ``post()`` (what
-``flaskllm/llm/openai_api.py`` does: no per-call parameter transform), and aiohttp alone
-(the floor under the SDK's transport). In-process, on one core, no FlaskLLM around it.
+"""CPU and memory of one chat-completion call, four ways, against bench/upstream.py:
+the OpenAI SDK's ``chat.completions.create()``, the same SDK client's ``post()`` (no per-call
+parameter transform) into its ``ChatCompletion`` model, the same ``post()`` returning the
+parsed JSON (``cast_to=object``: what ``flaskllm/llm/openai_api.py`` does), and aiohttp
+alone (the floor under the SDK's transport). In-process, on one core, no FlaskLLM around it.
 
     python bench/sdk_call.py [--calls 2000]
 
@@ -46,12 +47,18 @@ def callers(sdk: openai.AsyncOpenAI, session: aiohttp.ClientSession, base_url: s
                                     options={"security": {"bearer_auth": True}})
         return completion.choices[0].message.content
 
+    async def post_json(body: dict) -> str:  # what flaskllm/llm/openai_api.py does
+        completion = await sdk.post("/chat/completions", body=body, cast_to=object,
+                                    options={"security": {"bearer_auth": True}})
+        return completion["choices"][0]["message"]["content"]
+
     async def plain_aiohttp(body: dict) -> str:
         async with session.post(base_url + "/chat/completions", json=body,
                                 headers={"Authorization": "Bearer bench"}) as response:
             return (await response.json())["choices"][0]["message"]["content"]
 
-    return {"create()": create, "post()": post, "aiohttp": plain_aiohttp}
+    return {"create()": create, "post()": post, "post(cast_to=object)": post_json,
+            "aiohttp": plain_aiohttp}
 
 
 async def cpu_per_call(call, body: dict, calls: int, concurrency: int) -> float:
