@@ -155,9 +155,10 @@ async def _steps(app: AppState, job: Job, gap: float | None) -> AsyncIterator[An
     written: list[str] = []
     try:
         yield _ADMITTED
-        slot = await app.cache.claim(
-            app.cache.key(job, provider, template_version=version),
-            refresh=job.no_cache)
+        # With the cache off (CACHE_TTL=0) no key is made: claim() neither looks nor shares.
+        key = app.cache.key(job, provider, template_version=version) if app.cache.enabled \
+            else ""
+        slot = await app.cache.claim(key, refresh=job.no_cache)
         if slot.result is not None:  # no upstream call of its own: a hit, or a shared call
             result, cached, upstream = slot.result, True, None
             cost = meter.succeeded(result, cached, upstream)
