@@ -123,7 +123,7 @@ class Bench:
         cpu, wall = procs.tree_cpu_seconds(pid) - cpu, time.perf_counter() - began
         out = {"rps": round(run.rps, 1), "p50_ms": run.p50_ms, "p90_ms": run.p90_ms,
                "p99_ms": run.p99_ms, "mean_ms": round(run.mean_ms, 3), "errors": run.errors,
-               "requests": run.requests}
+               "error_kinds": run.error_kinds, "requests": run.requests}
         if not direct and run.requests:
             out["server_cpu_ms_per_request"] = round(1000 * cpu / run.requests, 3)
             out["server_busy"] = round(cpu / wall, 3)

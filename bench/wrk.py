@@ -36,6 +36,7 @@ class Result:
     requests: int
     seconds: float
     errors: int  # connection errors, timeouts and non-2xx answers
+    error_kinds: dict  # those by kind: connect, read, write, status (non-2xx), timeout
     p50_ms: float
     p90_ms: float
     p99_ms: float
@@ -87,6 +88,8 @@ def run(url: str, body: dict, headers: dict[str, str], connections: int, seconds
         raise RuntimeError(f"wrk failed: {done.stdout}\n{done.stderr}")
     raw = json.loads(line[len("WRKJSON "):])
     errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
+    kinds = {k: raw[k] for k in ("connect", "read", "write", "status", "timeout") if raw[k]}
     return Result(requests=raw["requests"], seconds=raw["duration_us"] / 1e6, errors=errors,
+                  error_kinds=kinds,
                   p50_ms=raw["p50"] / 1000, p90_ms=raw["p90"] / 1000, p99_ms=raw["p99"] / 1000,
                   mean_ms=raw["mean"] / 1000, max_ms=raw["max"] / 1000)
