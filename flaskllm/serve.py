@@ -19,7 +19,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from flaskllm import runtime
 from flaskllm.settings import Settings
@@ -43,26 +43,32 @@ def _explained(exc: Exception, settings: Settings, debug: bool) -> str:
     return explained.removeprefix("flaskllm: ") if explained else f"{type(exc).__name__}: {exc}"
 
 
+def _built(settings: Settings, build: Callable[[Settings], Any]) -> Any | list[str]:
+    """``build(settings)`` once the spec is there and the database answers (its tables
+    made), or what is wrong, as readable lines."""
+    from flaskllm import db
+    from flaskllm.app import SPEC_PATH
+
+    if not Path(SPEC_PATH).is_file():
+        return [f"spec: {SPEC_PATH} is missing"]
+    db.create_engine(settings.database_url, settings.instance).dispose()
+    return build(settings)
+
+
 def problems(settings: Settings, debug: bool = False) -> list[str]:
     """Everything that would stop the app from serving, as readable lines (with ``debug``,
     each one's traceback is printed too)."""
-    from flaskllm import db
+    from flaskllm.app import create_app
 
-    found = []
     try:
-        from flaskllm.app import SPEC_PATH, create_app
-
-        if not Path(SPEC_PATH).is_file():
-            return [f"spec: {SPEC_PATH} is missing"]
-        db.create_engine(settings.database_url, settings.instance).dispose()  # reachable, tables made
-        app = create_app(settings)
+        app = _built(settings, create_app)
+        if isinstance(app, list):
+            return app
         with app.test_client() as client:  # builds the routes: every operationId resolves
             response = client.get("/api/v1/health")
-        if response.status_code != 200:
-            found.append(f"health: {response.json()}")
+        return [] if response.status_code == 200 else [f"health: {response.json()}"]
     except Exception as exc:  # report, don't crash: this command exists to explain failures
-        found.append(_explained(exc, settings, debug))
-    return found
+        return [_explained(exc, settings, debug)]
 
 
 def _cannot_start(found: list[str]) -> None:
@@ -71,24 +77,22 @@ def _cannot_start(found: list[str]) -> None:
 
 
 def _app_or_exit(settings: Settings, debug: bool) -> Any:
-    """The app one worker serves, or exit 2 with what is wrong (as ``problems`` says it)."""
-    from flaskllm import db
-    from flaskllm.app import SPEC_PATH
-
-    if not Path(SPEC_PATH).is_file():
-        _cannot_start([f"spec: {SPEC_PATH} is missing"])
+    """The app one worker serves, or exit 2 with what is wrong (as ``problems`` says it).
+    The collector is off while it is built (``serving_app`` turns it on, tuned)."""
+    runtime.pause_gc()
     try:
-        db.create_engine(settings.database_url, settings.instance).dispose()
-        return serving_app(settings)
+        app = _built(settings, serving_app)
     except Exception as exc:  # explained, not a traceback: what to do about it
         _cannot_start([_explained(exc, settings, debug)])
+    if isinstance(app, list):
+        _cannot_start(app)
+    return app
 
 
 def cmd_serve(args) -> int:
     import uvicorn
 
     runtime.fewer_malloc_arenas()  # first: before the threads that would each take one
-    runtime.pause_gc()  # until the app is built (serving_app: tune_gc)
     from flaskllm import logs, tokenadmin
 
     settings = Settings.from_env()  # a SettingsError is explained by cli.main()
