@@ -188,6 +188,19 @@ def test_malformed_or_empty_json_is_502_at_once(api, body):
     assert api.fake.calls == 1 and elapsed < 0.5
 
 
+@pytest.mark.parametrize("body", [{"choices": "none"}, {"choices": [5]}, {"choices": [],
+                                  "model": ["not", "a", "name"]}, {"content": 7}],
+                         ids=["choices-not-a-list", "choice-not-an-object", "no-choice",
+                              "content-not-a-list"])
+def test_a_json_body_of_the_wrong_shape_is_502_not_500(api, body):
+    """JSON of the wrong shape (the adapters read the parsed JSON, not the SDKs' models):
+    a 502 that names the provider, never a 500."""
+    api.fake.always(Step(body=body))
+    response, _ = call(api)
+    assert response.status_code == 502, response.text
+    assert response.json()["code"] in ("PROVIDER_ERROR", "PROVIDER_EMPTY_ANSWER")
+
+
 def test_an_html_error_page_is_502(api):
     api.fake.always(Step(body=HTML_ERROR_PAGE))  # 200, text/html: a proxy's page
     response, _ = call(api)

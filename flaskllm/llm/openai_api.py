@@ -35,7 +35,6 @@ class OpenAIProvider(SDKProvider):
     name = "openai"
     sdk = "openai"
     default_base_url = "https://api.openai.com/v1"
-    preload = (*SDKProvider.preload, "openai.types.chat")
     needs_key = True
     key_setting = "OPENAI_API_KEY"
     # Where the registry finds this provider's configuration (config key → setting).
@@ -115,10 +114,9 @@ class OpenAIProvider(SDKProvider):
                     chunks += 1
                     if not isinstance(chunk, dict):
                         raise policy.UpstreamMalformed("a chunk that is not a JSON object")
-                    model = chunk.get("model") or model
+                    model = _str(chunk.get("model")) or model
                     usage = chunk.get("usage") or usage
-                    choices = chunk.get("choices")
-                    piece = _text(choices[0], "delta") if choices else None
+                    piece = _text(_first(chunk.get("choices")), "delta")
                     if piece:
                         parts.append(piece)
                         yield piece
@@ -144,9 +142,17 @@ def _whole(answer: Any, model: str) -> list[str | Result]:
     choices = answer.get("choices") if isinstance(answer, dict) else None
     if not isinstance(choices, list):  # an HTML page (the SDK gives its text), `{}`
         raise policy.UpstreamMalformed("not a chat completion")
-    text = (_text(choices[0], "message") if choices else None) or ""
-    return [*([text] if text else []), _result(text, answer.get("model") or model,
+    text = _text(_first(choices), "message") or ""
+    return [*([text] if text else []), _result(text, _str(answer.get("model")) or model,
                                                answer.get("usage"))]
+
+
+def _first(choices: Any) -> Any:
+    return choices[0] if isinstance(choices, list) and choices else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _result(text: str, model: str, usage: Any) -> Result:
