@@ -22,4 +22,4 @@ def new_id() -> str:
     global _pid, _prefix, _counter
     if os.getpid() != _pid:  # first use, or a forked child
         _pid, _prefix, _counter = os.getpid(), os.urandom(8).hex(), itertools.count()
-    return f"{_prefix}{next(_counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+    return f"{_prefix}{next(_counter):016x}"  # 2^64 ids a process before it grows
