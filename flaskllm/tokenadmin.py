@@ -77,7 +77,10 @@ async def listing(app: "AppState") -> list[dict[str, Any]]:
 
 async def update(app: "AppState", actor: str, name: str, *, admin: bool | None = None,
                  limits: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    await _row(app, name)
+    if (await _row(app, name)).revoked:  # its row stays for the record; it has no scope left
+        raise errors.TokenNotFound(f"The token {name!r} is revoked: it can only be purged "
+                                   f"(DELETE …/admin/tokens/{name}?purge=true), then made "
+                                   f"again.")
     changes: dict[str, Any] = dict(_shown(limits))
     if admin is not None:
         await asyncio.to_thread(app.tokens.set_admin, name, admin)

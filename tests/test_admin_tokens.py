@@ -64,6 +64,9 @@ def test_create_use_revoke_over_http(app, client, admin):
     assert again.status_code == 401
     taken = client.post(TOKENS, json={"name": "sheet"}, headers=admin)
     assert taken.status_code == 409 and taken.json()["code"] == "TOKEN_EXISTS"
+    # A revoked token cannot be changed (schemathesis's use-after-free check found a 200).
+    changed = client.patch(TOKENS + "/sheet", json={"admin": True}, headers=admin)
+    assert changed.status_code == 404 and changed.json()["code"] == "TOKEN_NOT_FOUND"
 
     purged = client.delete(TOKENS + "/sheet", params={"purge": "true"}, headers=admin)
     assert purged.json()["purged"] is True
