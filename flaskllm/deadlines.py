@@ -1,18 +1,32 @@
-"""The deadline for a request's head under ``flaskllm serve``: uvicorn's HTTP protocol, with a
-timer that closes a connection whose request line and headers have not all arrived within
-REQUEST_READ_TIMEOUT.
+"""How ``flaskllm serve`` (and gunicorn's ``flaskllm.worker.UvicornWorker``) takes connections:
+uvicorn's HTTP protocol with a deadline for the request's head, on asyncio's own event loop.
 
-uvicorn (0.54, checked in its httptools and h11 protocols) has no such timer: its keep-alive
-timeout runs only between requests, so a client that connects and sends nothing, or half a
-head, holds its connection and buffers forever (measured before this: 2,000 of them held
-54 MB). The body's deadline is the app's (middleware.RequestBodyMiddleware: 408), where the
-ASGI ``receive`` can be given one; the head never reaches the app.
-
-    uvicorn.run(..., http="flaskllm.deadlines:HeadDeadlineProtocol")
+The deadline: a timer that closes a connection whose request line and headers have not all
+arrived within REQUEST_READ_TIMEOUT. uvicorn (0.54, checked in its httptools and h11
+protocols) has no such timer: its keep-alive timeout runs only between requests, so a client
+that connects and sends nothing, or half a head, holds its connection and buffers forever
+(measured before this: 2,000 of them held 54 MB). The body's deadline is the app's
+(middleware.RequestBodyMiddleware: 408), where the ASGI ``receive`` can be given one; the head
+never reaches the app.
 
 The timer is armed when a connection opens and when data arrives while no request is in
 progress (the head of the next keep-alive request); it closes the connection if no new
 request began in between. A request that began is the app's from then on.
+
+The loop (``UVICORN["loop"]``): asyncio's, not uvloop, which uvicorn's "auto" picks when it is
+installed. libuv accepts one connection per turn of its loop (since libuv 1.45: "unix: don't
+accept() connections in a loop", libuv pull request 3696; Node.js measured the same change as
+a regression, nodejs/performance issue 95), and with the core busy a turn takes
+tens of milliseconds, so new connections waited in the kernel's queue, unseen by the access
+log: with 1,000 clients arriving at once, ss showed 560-700 of them not yet accepted after 15
+s, and wrk timed out 7-263 requests a run (its 10 s limit) that the access log never had
+(longest logged: 2.7 s). asyncio's loop accepts every waiting connection when the listening
+socket wakes it. Measured with bench/run.py (--quick, in_flight_500ms, 2 alternating runs,
+2026-12-02): 1,000 connections reach the upstream at once (peak 1,000 against 246-614), p99
+3.2-3.8 s against 3.4-6.9 s, 256 connections 333-343 req/s against 270-292. What uvloop
+gives, and this gives up: CPU a request at 32 connections 1.91-2.08 ms against 1.81-2.03, and
+``--workers 2`` 641-657 req/s against 667-780 (20 ms upstream, 64 connections), both within
+this machine's run-to-run noise but on uvloop's side.
 """
 
 from __future__ import annotations
@@ -78,3 +92,8 @@ class HeadDeadlineProtocol(_uvicorn_protocol()):  # type: ignore[misc]
                 self.transport.close()
         elif self.cycle.response_complete:  # a request was answered; the next head may lag
             self._arm()
+
+
+# uvicorn's options for how connections are taken, the same under ``flaskllm serve`` and the
+# gunicorn worker (the docstring says why each).
+UVICORN = {"http": "flaskllm.deadlines:HeadDeadlineProtocol", "loop": "asyncio"}

@@ -93,7 +93,7 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     runtime.fewer_malloc_arenas()  # first: before the threads that would each take one
-    from flaskllm import logs, tokenadmin
+    from flaskllm import deadlines, logs, tokenadmin
 
     settings = Settings.from_env()  # a SettingsError is explained by cli.main()
     one = args.workers == 1 and not args.reload
@@ -132,9 +132,9 @@ def cmd_serve(args) -> int:
                     # (TRUSTED_PROXIES, the same rule as under WSGI): uvicorn's own
                     # X-Forwarded-For handling stays off.
                     proxy_headers=False, forwarded_allow_ips=",".join(settings.trusted_proxies),
-                    # REQUEST_READ_TIMEOUT for the request head (uvicorn has none); the body's
-                    # is the app's (middleware.RequestBodyMiddleware)
-                    http="flaskllm.deadlines:HeadDeadlineProtocol")
+                    # REQUEST_READ_TIMEOUT for the request head (uvicorn has none), and
+                    # asyncio's loop, which accepts every waiting connection (deadlines.py)
+                    **deadlines.UVICORN)
     return 0
 
 

@@ -1,5 +1,5 @@
 """A gunicorn worker that serves the ASGI app with uvicorn, with the same request-head
-deadline as ``flaskllm serve`` (flaskllm/deadlines.py):
+deadline and event loop as ``flaskllm serve`` (flaskllm/deadlines.py):
 
     gunicorn -k flaskllm.worker.UvicornWorker --workers 4 'flaskllm.cli:serving_app()'
 
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
+from flaskllm import deadlines
+
 
 class UvicornWorker(_UvicornWorker):
-    CONFIG_KWARGS = {**_UvicornWorker.CONFIG_KWARGS,
-                     "http": "flaskllm.deadlines:HeadDeadlineProtocol"}
+    CONFIG_KWARGS = {**_UvicornWorker.CONFIG_KWARGS, **deadlines.UVICORN}

@@ -1,7 +1,8 @@
 """Slow clients under `flaskllm serve` (issue 14, item 4): a connection that sends half a
 request is closed within REQUEST_READ_TIMEOUT (+ 1 s), /health stays quick meanwhile, and
 the memory they held is given back; a client that leaves mid-body is a 499 at INFO, not an
-error. The head's deadline is flaskllm/deadlines.py; the body's, RequestBodyMiddleware."""
+error. The head's deadline is flaskllm/deadlines.py; the body's, RequestBodyMiddleware. The
+server runs asyncio's event loop, not uvloop (deadlines.py says why)."""
 
 from __future__ import annotations
 
@@ -137,3 +138,18 @@ def test_a_client_that_leaves_mid_body_is_a_499_at_info(server):
                 if m.startswith("flaskllm_http_requests_total") and 'status="5' in m], metrics
     text = log.read_text()
     assert "Traceback" not in text and '"level": "error"' not in text, text[-3000:]
+
+
+def loads_uvloop(pid: int) -> bool:
+    """Whether the process has uvloop's extension mapped (uvicorn's "auto" loop imports it)."""
+    return "/uvloop/" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_server_runs_asyncios_loop_not_uvloop(server):
+    """uvloop (libuv) accepts one connection per turn of its loop, so under load new clients
+    waited seconds in the kernel's queue (flaskllm/deadlines.py, measured with bench/).
+    uvicorn would pick it by itself, as it is installed here; the running server must not."""
+    pytest.importorskip("uvloop", reason="uvloop is not installed: nothing would pick it")
+    url, token, proc, _log = server
+    assert httpx.get(url + "/api/v1/health", timeout=5).status_code == 200
+    assert not loads_uvloop(proc.pid)

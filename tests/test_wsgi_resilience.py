@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 
+from test_slow_clients import loads_uvloop
 from test_wsgi import ROOT, free_port, wait_for, wsgi_env  # noqa: F401 (a fixture)
 
 TOKEN = "w" * 40
@@ -104,6 +105,10 @@ def test_the_uvicorn_worker_closes_stalled_heads(wsgi_env):  # noqa: F811
         assert time.monotonic() - started < 2 + 1
         for sock in stalled:
             sock.close()
+        # The same event loop as `flaskllm serve`: asyncio's (flaskllm/deadlines.py).
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                 text=True).stdout.split()
+        assert workers and not any(loads_uvloop(int(pid)) for pid in workers)
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0].decode(errors="replace")
