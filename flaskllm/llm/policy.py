@@ -73,9 +73,13 @@ MIN_ATTEMPT_SECONDS = 0.05  # less time than this left: do not start another att
 DEFAULT_RETRY_AFTER = 3  # seconds, for an upstream 429 that did not say
 
 # Connection pool of each SDK client: httpx's default of 100 connections would silently cap
-# concurrency at 100 in-flight LLM calls per provider.
+# concurrency at 100 in-flight LLM calls per provider. The SDKs' aiohttp transport hands
+# aiohttp only the connection limit and the keep-alive expiry (httpx_aiohttp's get_client, in
+# openai 3.57 and anthropic 2.16): an idle connection is kept until it expires, however many
+# there are, so after a burst of 1,000 calls 1,000 stay open for this long. (httpx's
+# max_keepalive_connections, which this set to 100 before, is not passed on.)
 POOL_MAX_CONNECTIONS = 1000
-POOL_MAX_KEEPALIVE = 100
+POOL_KEEPALIVE_SECONDS = 5.0  # httpx's default expiry, now said here
 
 
 class UpstreamError(Exception):

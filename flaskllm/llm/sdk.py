@@ -53,7 +53,7 @@ class SDKProvider(Provider):
             sdk = self._sdk
             limits = type(sdk.DEFAULT_CONNECTION_LIMITS)(
                 max_connections=policy.POOL_MAX_CONNECTIONS,
-                max_keepalive_connections=policy.POOL_MAX_KEEPALIVE)
+                keepalive_expiry=policy.POOL_KEEPALIVE_SECONDS)
             client = self._clients[loop] = self.new_client(
                 base_url=self.config.get("base_url") or self.default_base_url,
                 max_retries=0,  # llm.policy retries, within the request's deadline
