@@ -2,141 +2,33 @@
 
 Every setting is declared once, as one row of ``FIELDS``: ``Field(env, parse, default, help)``
 plus keyword options (``secret=True``: never shown, only "set" or not; ``name=``: the attribute,
-by default the variable in lower case). Everything else is derived from those rows: the
-``Settings`` class (one typed, frozen attribute per row), reading the environment, the masked
-display (``flaskllm settings``, ``flaskllm check``, error messages) and the README's settings
-table (``flaskllm settings --markdown``; tests/test_settings.py fails when it is stale).
+by default the variable in lower case); the parsers are flaskllm/setting_values.py's.
+Everything else is derived from those rows: the ``Settings`` class (one typed, frozen
+attribute per row), reading the environment, the masked display (``flaskllm settings``,
+``flaskllm check``, error messages) and the README's settings table (``flaskllm settings
+--markdown``; tests/test_settings.py fails when it is stale).
 Nothing else in FlaskLLM reads the environment.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 import re
 import typing
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 from dotenv import dotenv_values
-from limits import RateLimitItem, parse_many
 
 from flaskllm import servers as _servers
+# The parsers the rows name, and what other modules import from here (re-exported).
+from flaskllm.setting_values import (  # noqa: F401
+    UNIX, Network, SettingsError, aliases, boolean, choice, comma_list, header_key,
+    non_negative_int, parse_limits, parse_networks, positive_float, positive_int, stripped)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class SettingsError(ValueError):
-    """A setting has a bad value; the message names the variable."""
-
-
-def _bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError("expected true or false")
-
-
-def _list(raw: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in raw.split(",") if item.strip())
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError("expected a whole number of at least 1")
-    return value
-
-
-def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("expected a whole number of at least 0")
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
-        raise ValueError("expected a number above 0")
-    return value
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in options:
-            raise ValueError(f"expected one of {', '.join(options)}")
-        return value
-
-    return parse
-
-
-def _str(raw: str) -> str:
-    return raw.strip()
-
-
-def parse_limits(value: str, setting: str) -> list[RateLimitItem]:
-    """``60`` (a minute, the seed's meaning) or ``limits`` notation such as
-    ``100/minute;2000/day``, as RateLimitItems, shortest window first (RATE_LIMIT,
-    AUTH_FAIL_LIMIT; flaskllm/ratelimit.py counts them)."""
-    text = value.strip()
-    if text.isdigit():
-        text += "/minute"
-    try:
-        items = parse_many(text)
-    except ValueError:
-        items = []
-    if not items:
-        raise SettingsError(f"{setting}: expected requests a minute (60) or limits such as "
-                            f"100/minute;2000/day (got {value!r})")
-    if any(item.amount < 1 for item in items):
-        raise SettingsError(f"{setting}: every limit must allow at least 1 request "
-                            f"(set RATE_LIMIT_ENABLED=false to turn limits off)")
-    return sorted(items, key=lambda item: item.get_expiry())
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-UNIX = "unix"  # the TRUSTED_PROXIES entry for connections over a Unix socket
-
-
-def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """TRUSTED_PROXIES as networks (a bare address is a network of one); ``unix`` is left out
-    here (see ClientAddressMiddleware)."""
-    found = []
-    for entry in entries:
-        if entry.lower() == UNIX:
-            continue
-        try:
-            found.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise SettingsError(f"TRUSTED_PROXIES: {entry!r} is not an address or a CIDR "
-                                f"such as 10.0.0.0/8") from None
-    return tuple(found)
-
-
-def header_key(name: str) -> bytes:
-    """CLIENT_IP_HEADER as the ASGI scope spells header names."""
-    key = name.strip().lower()
-    if not key or any(not (c.isalnum() or c in "-_") for c in key):
-        raise SettingsError(f"CLIENT_IP_HEADER: expected a header name such as X-Real-IP "
-                            f"(got {name!r})")
-    return key.encode("latin-1")
-
-
-def _aliases(raw: str) -> tuple[tuple[str, str], ...]:
-    """``fast=openai/gpt-4.1-mini,smart=anthropic/claude-sonnet-4-5`` → (alias, target) pairs."""
-    pairs = []
-    for item in _list(raw):
-        alias, sep, target = (part.strip() for part in item.partition("="))
-        if not (sep and alias and "/" in target):
-            raise ValueError(f"expected alias=provider/model, got {item!r}")
-        pairs.append((alias, target))
-    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -171,107 +63,107 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("ENVIRONMENT", _choice("development", "production", "test"), "development",
+    Field("ENVIRONMENT", choice("development", "production", "test"), "development",
           "development, production or test; production refuses unsafe settings"),
-    Field("DEBUG", _bool, False, "Verbose errors in logs; refused in production"),
-    Field("API_TOKEN", _str, "", "A token from the environment, with admin scope; "
+    Field("DEBUG", boolean, False, "Verbose errors in logs; refused in production"),
+    Field("API_TOKEN", stripped, "", "A token from the environment, with admin scope; "
           "at least 32 characters in production", secret=True),
-    Field("ALLOWED_ORIGINS", _list, ("*",), "Comma-separated CORS origins (`*` for any)"),
-    Field("LLM_PROVIDER", _str, "offline", "The default provider: offline, openai, anthropic, "
+    Field("ALLOWED_ORIGINS", comma_list, ("*",), "Comma-separated CORS origins (`*` for any)"),
+    Field("LLM_PROVIDER", stripped, "offline", "The default provider: offline, openai, anthropic, "
           "or the name of a server in LLM_SERVERS"),
-    Field("OPENAI_API_KEY", _str, "", "Key for the openai provider", secret=True),
-    Field("OPENAI_MODEL", _str, "gpt-4.1-mini", "Model for the openai provider"),
-    Field("OPENAI_MODELS", _list, (), "Other models a request may choose for openai, "
+    Field("OPENAI_API_KEY", stripped, "", "Key for the openai provider", secret=True),
+    Field("OPENAI_MODEL", stripped, "gpt-4.1-mini", "Model for the openai provider"),
+    Field("OPENAI_MODELS", comma_list, (), "Other models a request may choose for openai, "
           "comma-separated (OPENAI_MODEL is always allowed)"),
-    Field("OPENAI_BASE_URL", _str, "", "Base URL for the openai provider (default: OpenAI's)"),
-    Field("ANTHROPIC_API_KEY", _str, "", "Key for the anthropic provider", secret=True),
-    Field("ANTHROPIC_MODEL", _str, "claude-haiku-4-5", "Model for the anthropic provider"),
-    Field("ANTHROPIC_MODELS", _list, (), "Other models a request may choose for anthropic, "
+    Field("OPENAI_BASE_URL", stripped, "", "Base URL for the openai provider (default: OpenAI's)"),
+    Field("ANTHROPIC_API_KEY", stripped, "", "Key for the anthropic provider", secret=True),
+    Field("ANTHROPIC_MODEL", stripped, "claude-haiku-4-5", "Model for the anthropic provider"),
+    Field("ANTHROPIC_MODELS", comma_list, (), "Other models a request may choose for anthropic, "
           "comma-separated (ANTHROPIC_MODEL is always allowed)"),
-    Field("ANTHROPIC_BASE_URL", _str, "", "Base URL for the anthropic provider"),
+    Field("ANTHROPIC_BASE_URL", stripped, "", "Base URL for the anthropic provider"),
     Field("LLM_SERVERS", _servers.parse, (), "OpenAI-compatible servers (Ollama, vLLM, …), "
           "one row each: `name=…,base_url=…,model=…[,models=a|b][,key_setting=VAR]`, "
           "rows separated by `;`"),
-    Field("FALLBACK_PROVIDERS", _list, (), "Providers to try in order when the chosen one "
+    Field("FALLBACK_PROVIDERS", comma_list, (), "Providers to try in order when the chosen one "
           "fails with a 5xx, a timeout or a connection error, comma-separated"),
-    Field("MODEL_ALIASES", _aliases, (), "Model names for the OpenAI-compatible API, "
+    Field("MODEL_ALIASES", aliases, (), "Model names for the OpenAI-compatible API, "
           "comma-separated `alias=provider/model` pairs (`fast=openai/gpt-4.1-mini`)"),
-    Field("REQUEST_TIMEOUT", _positive_float, 30.0,
+    Field("REQUEST_TIMEOUT", positive_float, 30.0,
           "Overall deadline in seconds for one LLM call, retries included"),
-    Field("PROMPT_TEMPLATES_DIR", _str, "", "A folder of `*.j2` prompt templates that add to "
+    Field("PROMPT_TEMPLATES_DIR", stripped, "", "A folder of `*.j2` prompt templates that add to "
           "or override the built-in ones"),
-    Field("MAX_PROMPT_LENGTH", _positive_int, 4000, "Longest accepted prompt, in characters"),
-    Field("MAX_BODY_BYTES", _positive_int, 1_048_576,
+    Field("MAX_PROMPT_LENGTH", positive_int, 4000, "Longest accepted prompt, in characters"),
+    Field("MAX_BODY_BYTES", positive_int, 1_048_576,
           "Largest accepted request body, in bytes (413 beyond)"),
-    Field("REQUEST_READ_TIMEOUT", _positive_float, 15.0, "Seconds a client may take to send "
+    Field("REQUEST_READ_TIMEOUT", positive_float, 15.0, "Seconds a client may take to send "
           "a request's head and its whole body (408 or a closed connection beyond)"),
-    Field("RATE_LIMIT_ENABLED", _bool, True, "Turn rate limiting on or off"),
-    Field("RATE_LIMIT", _str, "60", "Requests a minute per token (`60`), or limits such as "
+    Field("RATE_LIMIT_ENABLED", boolean, True, "Turn rate limiting on or off"),
+    Field("RATE_LIMIT", stripped, "60", "Requests a minute per token (`60`), or limits such as "
           "`100/minute;2000/day`"),
-    Field("AUTH_FAIL_LIMIT", _str, "20/minute", "Requests with a wrong token allowed per client "
-          "address (same forms as RATE_LIMIT); then 429, even for a right token"),
-    Field("TRUSTED_PROXIES", _list, (), "Addresses or CIDRs of the proxies in front (e.g. "
+    Field("AUTH_FAIL_LIMIT", stripped, "20/minute", "Requests with a wrong token allowed per "
+          "client address (same forms as RATE_LIMIT); then 429, even for a right token"),
+    Field("TRUSTED_PROXIES", comma_list, (), "Addresses or CIDRs of the proxies in front (e.g. "
           "`127.0.0.1,10.0.0.0/8`; `unix`: a Unix socket): only a connection from one of them "
           "may name the client's address in CLIENT_IP_HEADER; unset: every connection is its "
           "own client"),
-    Field("CLIENT_IP_HEADER", _str, "X-Forwarded-For", "The header a trusted proxy names the "
+    Field("CLIENT_IP_HEADER", stripped, "X-Forwarded-For", "The header a trusted proxy names the "
           "client in: `X-Forwarded-For` (nginx, most load balancers) or `X-Real-IP` "
           "(PythonAnywhere)"),
-    Field("RATE_LIMIT_FAIL_OPEN", _bool, False, "When Redis is unreachable: false refuses "
+    Field("RATE_LIMIT_FAIL_OPEN", boolean, False, "When Redis is unreachable: false refuses "
           "requests with 503, true lets them through unlimited"),
-    Field("REDIS_URL", _str, "", "Redis for state shared by workers (rate limits, cache), "
+    Field("REDIS_URL", stripped, "", "Redis for state shared by workers (rate limits, cache), "
           "e.g. `redis://localhost:6379/0`; unset: in memory, per worker process"),
-    Field("REDIS_KEY_PREFIX", _str, "flaskllm", "Prefix of every Redis key this server writes"),
-    Field("CACHE_URL", _str, "", "Redis for the result cache only (default: REDIS_URL); "
+    Field("REDIS_KEY_PREFIX", stripped, "flaskllm", "Prefix of every Redis key this server writes"),
+    Field("CACHE_URL", stripped, "", "Redis for the result cache only (default: REDIS_URL); "
           "`memory://` keeps the cache in memory even with REDIS_URL"),
-    Field("CACHE_TTL", _non_negative_int, 86400, "Seconds a cached result is kept; 0 turns "
+    Field("CACHE_TTL", non_negative_int, 86400, "Seconds a cached result is kept; 0 turns "
           "the cache off"),
-    Field("CACHE_MAX_ENTRIES", _positive_int, 10000, "Most results the in-memory cache "
+    Field("CACHE_MAX_ENTRIES", positive_int, 10000, "Most results the in-memory cache "
           "keeps (least recently used go first)"),
-    Field("CACHE_SCOPE", _choice("token", "global"), "token", "`token`: each token has its "
+    Field("CACHE_SCOPE", choice("token", "global"), "token", "`token`: each token has its "
           "own cache entries; `global`: identical requests share them across tokens"),
-    Field("DATABASE_URL", _str, "", "Database for tokens, usage and budgets: "
+    Field("DATABASE_URL", stripped, "", "Database for tokens, usage and budgets: "
           "`sqlite:///path`, `postgresql://…` or `mysql+pymysql://user:password@host/name` "
           "(MySQL, MariaDB); default: SQLite file flaskllm.db in INSTANCE_PATH"),
-    Field("INSTANCE_PATH", _str, "", "Folder of the SQLite database, the dev token and the "
+    Field("INSTANCE_PATH", stripped, "", "Folder of the SQLite database, the dev token and the "
           "usage journal (default: `instance/` beside the `.env` that was read, else in the "
           "working directory); `flaskllm check` prints it"),
-    Field("STALE_TOKEN_TTL", _non_negative_int, 600, "Seconds a token or its limits, last "
+    Field("STALE_TOKEN_TTL", non_negative_int, 600, "Seconds a token or its limits, last "
           "read from the database, keep serving while the database is unreachable (0: none)"),
-    Field("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level"),
-    Field("LOG_FORMAT", _choice("auto", "json", "plain"), "auto", "`json`: one JSON object a "
+    Field("LOG_LEVEL", choice("debug", "info", "warning", "error"), "info", "Log level"),
+    Field("LOG_FORMAT", choice("auto", "json", "plain"), "auto", "`json`: one JSON object a "
           "line; `plain`: readable lines; `auto`: json when ENVIRONMENT=production, else plain"),
-    Field("LOG_PROMPTS", _bool, False, "Store each request's prompt and response text in its "
+    Field("LOG_PROMPTS", boolean, False, "Store each request's prompt and response text in its "
           "usage record (off: only counts, cost and timing are stored)"),
-    Field("PRICES_FILE", _str, "", "A JSON price table (USD per million tokens) that adds to or "
-          "overrides the built-in flaskllm/data/prices.json"),
-    Field("USAGE_SPOOL_FILE", _str, "", "The usage journal: every usage record is appended "
+    Field("PRICES_FILE", stripped, "", "A JSON price table (USD per million tokens) that adds to "
+          "or overrides the built-in flaskllm/data/prices.json"),
+    Field("USAGE_SPOOL_FILE", stripped, "", "The usage journal: every usage record is appended "
           "here before its response ends, then moved into the database in batches (default: "
           "usage-spool-<id of DATABASE_URL>.jsonl in INSTANCE_PATH)"),
-    Field("ALERT_WEBHOOK_URL", _str, "", "Webhook that receives alerts as Slack-compatible JSON "
-          "(`{\"text\": …}` plus fields)", secret=True),
-    Field("ALERT_SMTP_HOST", _str, "", "SMTP server for alert e-mails (unset: no e-mail)"),
-    Field("ALERT_SMTP_PORT", _positive_int, 587, "SMTP port (465 means TLS from the start)"),
-    Field("ALERT_SMTP_USER", _str, "", "SMTP login (unset: no login)"),
-    Field("ALERT_SMTP_PASSWORD", _str, "", "SMTP password", secret=True),
-    Field("ALERT_SMTP_FROM", _str, "", "Sender of alert e-mails (default: ALERT_SMTP_USER)"),
-    Field("ALERT_SMTP_TO", _list, (), "Recipients of alert e-mails, comma-separated"),
-    Field("ALERT_SMTP_STARTTLS", _bool, True, "Upgrade the SMTP connection with STARTTLS"),
-    Field("ALERT_COOLDOWN", _non_negative_int, 900, "Seconds before an alert that was sent "
+    Field("ALERT_WEBHOOK_URL", stripped, "", "Webhook that receives alerts as Slack-compatible "
+          "JSON (`{\"text\": …}` plus fields)", secret=True),
+    Field("ALERT_SMTP_HOST", stripped, "", "SMTP server for alert e-mails (unset: no e-mail)"),
+    Field("ALERT_SMTP_PORT", positive_int, 587, "SMTP port (465 means TLS from the start)"),
+    Field("ALERT_SMTP_USER", stripped, "", "SMTP login (unset: no login)"),
+    Field("ALERT_SMTP_PASSWORD", stripped, "", "SMTP password", secret=True),
+    Field("ALERT_SMTP_FROM", stripped, "", "Sender of alert e-mails (default: ALERT_SMTP_USER)"),
+    Field("ALERT_SMTP_TO", comma_list, (), "Recipients of alert e-mails, comma-separated"),
+    Field("ALERT_SMTP_STARTTLS", boolean, True, "Upgrade the SMTP connection with STARTTLS"),
+    Field("ALERT_COOLDOWN", non_negative_int, 900, "Seconds before an alert that was sent "
           "may be sent again; repeats in between are counted, not sent"),
-    Field("ALERT_ERROR_RATE", _positive_float, 0.2, "Share of 5xx or provider-error answers "
+    Field("ALERT_ERROR_RATE", positive_float, 0.2, "Share of 5xx or provider-error answers "
           "(0–1) over ALERT_WINDOW that raises the error-rate alert"),
-    Field("ALERT_WINDOW", _positive_int, 300, "Seconds of answers the error rate is taken over"),
-    Field("ALERT_MIN_REQUESTS", _positive_int, 20, "Fewest answers in the window before the "
+    Field("ALERT_WINDOW", positive_int, 300, "Seconds of answers the error rate is taken over"),
+    Field("ALERT_MIN_REQUESTS", positive_int, 20, "Fewest answers in the window before the "
           "error rate is judged"),
-    Field("METRICS_PUBLIC", _bool, False, "Serve GET /metrics without a token (off: an admin "
+    Field("METRICS_PUBLIC", boolean, False, "Serve GET /metrics without a token (off: an admin "
           "token is required)"),
-    Field("METRICS_DIR", _str, "", "Folder where worker processes share Prometheus metrics "
+    Field("METRICS_DIR", stripped, "", "Folder where worker processes share Prometheus metrics "
           "(multiprocess mode); `flaskllm serve --workers N` makes one when unset"),
-    Field("BATCH_MAX_ITEMS", _positive_int, 500, "Most items in one batch request"),
-    Field("UPSTREAM_CONCURRENCY", _positive_int, 16,
+    Field("BATCH_MAX_ITEMS", positive_int, 500, "Most items in one batch request"),
+    Field("UPSTREAM_CONCURRENCY", positive_int, 16,
           "Most items of one batch sent to the provider at once"),
-    Field("IDEMPOTENCY_TTL", _positive_int, 86400,
+    Field("IDEMPOTENCY_TTL", positive_int, 86400,
           "Seconds a batch response is kept for replay by its Idempotency-Key"),
 )
 
