@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +34,34 @@ test("renaming a field in the spec breaks the scripts until they follow it", asy
     { strict: true, noEmit: true, target: ts.ScriptTarget.ES2017, lib: ["lib.es2017.d.ts", "lib.dom.d.ts"], types: [] });
   const messages = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, " "));
   assert.ok(messages.some((m) => /Property 'summary' does not exist/.test(m)), messages.join("\n"));
+});
+
+test("a processing type added to the spec breaks the add-in's type check until it follows", async () => {
+  const spec = readFileSync(join(ROOT, "spec", "openapi.yaml"), "utf8");
+  const added = spec.replace(/(\n    ProcessingType:\n      type: string\n      enum: \[)/, "$1poem, ");
+  assert.notEqual(added, spec, "the test's edit found ProcessingType's enum");
+  const dir = mkdtempSync(join(tmpdir(), "flaskllm-type-"));
+  writeFileSync(join(dir, "openapi.yaml"), added);
+  mkdirSync(join(dir, "generated"));
+  mkdirSync(join(dir, "types"));
+  writeFileSync(join(dir, "generated", "api.ts"), await apiTypes(join(dir, "openapi.yaml")));
+  cpSync(join(HERE, "types", "flaskllm-api.d.ts"), join(dir, "types", "flaskllm-api.d.ts"));
+  const file = join(dir, "functions.ts");
+  cpSync(join(HERE, "addin", "src", "functions.ts"), file);
+  const program = ts.createProgram([file, join(dir, "types", "flaskllm-api.d.ts")], {
+    strict: true, noEmit: true, target: ts.ScriptTarget.ES2017, lib: ["lib.es2017.d.ts", "lib.dom.d.ts"],
+    types: ["office-js", "office-runtime", "custom-functions-runtime"], typeRoots: [join(HERE, "node_modules", "@types")],
+  });
+  const messages = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, " "));
+  assert.ok(messages.some((m) => /Property 'poem' is missing/.test(m)), messages.join("\n"));
+});
+
+test("the task pane offers exactly the spec's processing types, in its order", () => {
+  const spec = readFileSync(join(ROOT, "spec", "openapi.yaml"), "utf8");
+  const names = spec.match(/\n    ProcessingType:\n      type: string\n      enum: \[([^\]]*)\]/)[1].split(",").map((n) => n.trim());
+  const pane = readFileSync(join(HERE, "addin", "taskpane.html"), "utf8");
+  const select = pane.match(/<select id="type">([\s\S]*?)<\/select>/)[1];
+  assert.deepEqual([...select.matchAll(/<option>([^<]*)<\/option>/g)].map((m) => m[1]), names);
 });
 
 test("no token in any script, add-in file or manifest", () => {

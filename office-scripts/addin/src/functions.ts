@@ -20,7 +20,12 @@ const MAX_BATCH = 100;
 const MAX_CACHED = 2000;
 const MAX_WAIT_SECONDS = 60; // a longer Retry-After (a spent budget) becomes an error, not #BUSY!
 const SERVER_RETRIES = 2;
-const TYPES = ["summary", "keywords", "sentiment", "entities", "translation", "custom"];
+// The spec's ProcessingType names, checked by the compiler both ways against the generated types:
+// a name the spec does not have, or one of its names left out, fails `npm test`'s typecheck.
+const TYPE_NAMES: { [name in ProcessingType]: true } = {
+  summary: true, keywords: true, sentiment: true, entities: true, translation: true, custom: true,
+};
+const TYPES = Object.keys(TYPE_NAMES) as ProcessingType[];
 
 interface AddinSettings {
   url: string;
@@ -199,7 +204,7 @@ async function estimateTexts(settings: AddinSettings, texts: string[], type: Pro
 
 function checkedType(type?: string): ProcessingType {
   const kind = (type || "summary").toString().trim().toLowerCase();
-  if (TYPES.indexOf(kind) < 0) {
+  if (TYPES.indexOf(kind as ProcessingType) < 0) {
     throw new CustomFunctions.Error(CustomFunctions.ErrorCode.invalidValue,
       `Unknown type "${type}": use one of ${TYPES.join(", ")}.`);
   }
