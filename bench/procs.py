@@ -57,6 +57,18 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def wait_idle(pid: int, timeout: float = 30.0) -> None:
+    """Until ``pid`` (with its children) uses under 5 % of a core for half a second: a server
+    goes on answering the requests a finished wrk run left queued (their clients are gone),
+    which would count as the next run's CPU."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = tree_cpu_seconds(pid)
+        time.sleep(0.5)
+        if tree_cpu_seconds(pid) - before < 0.025:
+            return
+
+
 def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     """Until ``url`` answers 200: polled every 10 ms, so the start-up time is exact."""
     deadline = time.monotonic() + timeout

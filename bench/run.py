@@ -46,8 +46,9 @@ PROMPT = ("The quarterly budget review is on Friday. Finance wants every team to
 # plain models send their tokens with no gap ("-i0"): the answer then arrives as fast as the
 # direct, non-streamed call's, which the "added" numbers compare against. Measured without it
 # (2026-12-02, --quick): 208 ms added at concurrency 1, the fake's 19 gaps of 10 ms.
+# "500ms±100": the same mean wait, each drawn from 400-600 ms, as a real API's varies.
 MODELS = {"fast": "bench-l0-i0", "20ms": "bench-l20-i0", "500ms": "bench-l500-i0",
-          "stream": "bench-l0-t20-i10"}
+          "500ms±100": "bench-l500-j100-i0", "stream": "bench-l0-t20-i10"}
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
@@ -118,6 +119,9 @@ class Bench:
             url, sent = target.url + "/api/v1/webhook", body(model, prompt)
             hdrs = target.headers if headers is None else {**self.auth, **headers}
         pid = target.proc.pid
+        procs.wait_idle(pid)
+        if direct:
+            procs.wait_idle(self.upstream.pid)
         cpu, began = procs.tree_cpu_seconds(pid), time.perf_counter()
         run = wrk.run(url, sent, hdrs, connections, seconds or self.seconds)
         cpu, wall = procs.tree_cpu_seconds(pid) - cpu, time.perf_counter() - began
@@ -160,6 +164,11 @@ class Bench:
             run = self.load("500ms", c, direct=True, seconds=max(self.seconds, 10))
             self.results[f"direct_in_flight_{c}"] = run
         for target in (self.floor, self.flaskllm):
+            # 256 connections with waits of 400-600 ms, first: with a fixed 500 ms, wrk's
+            # connections stay in step (a convoy), so the core idles between rounds.
+            run = self.load("500ms±100", 256, seconds=max(self.seconds, 10), target=target)
+            run.update(connections=256, ideal_rps=512, of_ideal=round(run["rps"] / 512, 3))
+            self.results["jitter_256" if target is self.flaskllm else "floor_jitter_256"] = run
             for c in (256, 1000):
                 httpx.get(self.up_url + "/stats?reset")
                 run = self.load("500ms", c, seconds=max(self.seconds, 10), target=target)

@@ -9,10 +9,12 @@ process serves every scenario and one FlaskLLM process (which allows these model
 OPENAI_MODELS) reaches each of them by the request's ``model``::
 
     "model": "bench-l20"           answer after 20 ms
+    "model": "bench-l500-j100"     answer after 400 to 600 ms (uniformly at random)
     "model": "bench-l0-t20-i10"    stream 20 tokens, 10 ms apart (with "stream": true)
 
-``l`` is the wait in ms before the first byte, ``t`` the tokens in an answer, ``i`` the ms
-between streamed tokens; a part left out takes the command-line default. ``GET /stats``
+``l`` is the wait in ms before the first byte, ``j`` how far (ms) each wait may be drawn
+from it either way, ``t`` the tokens in an answer, ``i`` the ms between streamed tokens; a
+part left out takes the command-line default. ``GET /stats``
 reports the requests served and the peak in flight (``GET /stats?reset`` zeroes them).
 
     python bench/upstream.py --port 9100 [--latency 20] [--tokens 20] [--interval 10]
@@ -23,9 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import time
 
-DEFAULTS = {"latency": 0.0, "tokens": 20, "interval": 10.0}
+DEFAULTS = {"latency": 0.0, "jitter": 0.0, "tokens": 20, "interval": 10.0}
 WORD = "lorem"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
@@ -41,7 +44,7 @@ def _params(model: str) -> dict[str, float]:
     """``bench-l20-t5-i10`` → latency 20, tokens 5, interval 10, over the defaults."""
     params = dict(DEFAULTS)
     for part in model.split("-")[1:]:
-        key = {"l": "latency", "t": "tokens", "i": "interval"}.get(part[:1])
+        key = {"l": "latency", "j": "jitter", "t": "tokens", "i": "interval"}.get(part[:1])
         if key and part[1:].replace(".", "", 1).isdigit():
             params[key] = float(part[1:])
     return params
@@ -108,8 +111,9 @@ async def _answer(scope, raw: bytes, send) -> None:
     model = request.get("model", "bench")
     params = _params(model)
     tokens = int(params["tokens"])
-    if params["latency"]:
-        await asyncio.sleep(params["latency"] / 1000)
+    latency = params["latency"] + random.uniform(-params["jitter"], params["jitter"])
+    if latency > 0:
+        await asyncio.sleep(latency / 1000)
     if not request.get("stream"):
         text = " ".join([WORD] * tokens)
         await send({"type": "http.response.start", "status": 200, "headers": JSON_HEADERS})
