@@ -119,9 +119,10 @@ class Bench:
             url, sent = target.url + "/api/v1/webhook", body(model, prompt)
             hdrs = target.headers if headers is None else {**self.auth, **headers}
         pid = target.proc.pid
-        procs.wait_idle(pid)
-        if direct:
-            procs.wait_idle(self.upstream.pid)
+        # Every process of the run, not only the target: FlaskLLM and the floor share a core,
+        # and a server goes on answering what the last wrk run left queued.
+        for proc in (self.server, self.floor.proc, self.upstream, target.proc):
+            procs.wait_idle(proc.pid)
         cpu, began = procs.tree_cpu_seconds(pid), time.perf_counter()
         run = wrk.run(url, sent, hdrs, connections, seconds or self.seconds)
         cpu, wall = procs.tree_cpu_seconds(pid) - cpu, time.perf_counter() - began
