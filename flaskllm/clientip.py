@@ -19,7 +19,8 @@ import ipaddress
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flaskllm.settings import UNIX, Network, Settings, header_key, parse_networks
+from flaskllm.setting_values import UNIX, Network, header_key, parse_networks
+from flaskllm.settings import Settings
 
 
 

@@ -33,7 +33,8 @@ from limits.errors import StorageError
 
 from flaskllm import context, errors
 from flaskllm.redisutil import Outage, pool
-from flaskllm.settings import Settings, parse_limits
+from flaskllm.setting_values import parse_limits
+from flaskllm.settings import Settings
 
 TOKEN = "token"  # limit identifiers: ("token", name) and ("auth-fail", address)
 AUTH_FAIL = "auth-fail"

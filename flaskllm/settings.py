@@ -23,10 +23,11 @@ from typing import Any, Callable, Mapping
 from dotenv import dotenv_values
 
 from flaskllm import servers as _servers
-# The parsers the rows name, and what other modules import from here (re-exported).
-from flaskllm.setting_values import (  # noqa: F401
-    UNIX, Network, SettingsError, aliases, boolean, choice, comma_list, header_key,
-    non_negative_int, parse_limits, parse_networks, positive_float, positive_int, stripped)
+# The parsers the rows name; SettingsError stays importable from here, where most modules
+# already take Settings.
+from flaskllm.setting_values import (
+    SettingsError, aliases, boolean, choice, comma_list, header_key, non_negative_int,
+    parse_limits, parse_networks, positive_float, positive_int, stripped)
 
 ROOT = Path(__file__).resolve().parent.parent
 
