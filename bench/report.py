@@ -98,6 +98,13 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f} ×" if a is not None and b else "—"
 
 
+def _in_flight(x: dict) -> str:
+    """One in-flight run: req/s, of ideal (and of direct, when measured), busy, errors."""
+    direct = f"{x['of_direct']:.2f} of direct, " if x.get("of_direct") is not None else ""
+    return (f"{x['rps']:.0f} ({x['of_ideal']:.2f} of ideal, {direct}"
+            f"{100 * x['server_busy']:.0f} % busy, {x['errors']} errors)")
+
+
 def floor_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     """(measurement, floor, FlaskLLM, FlaskLLM ÷ floor, target, verdict)."""
     out = []
@@ -117,26 +124,17 @@ def floor_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         show = lambda x: f"{x['rps']:.0f} at c={x['connections']}" if x else "none"
         out.append(("Best req/s with p99 < 100 ms, 20 ms upstream", show(fb), show(b),
                     _ratio(b and b["rps"], fb and fb["rps"]), "—", "—"))
-    for c in (256, 1000):
-        v, f = r.get(f"in_flight_{c}"), r.get(f"floor_in_flight_{c}")
+    rows = [(f"in_flight_{c}", f"req/s with {c} connections, 500 ms upstream (ideal {c * 2}; "
+             f"the upstream called directly: "
+             f"{r.get(f'direct_in_flight_{c}', {}).get('rps') or 0:.0f})") for c in (256, 1000)]
+    rows.append(("jitter_256", "req/s with 256 connections, 400–600 ms upstream (drawn at "
+                 "random, mean 500 ms: the convoy of a fixed wait breaks up; ideal 512)"))
+    for key, label in rows:
+        v, f = r.get(key), r.get(f"floor_{key}")
         if v and f:
-            show = lambda x: (f"{x['rps']:.0f} ({x['of_ideal']:.2f} of ideal, "
-                              f"{x.get('of_direct') or 0:.2f} of direct, "
-                              f"{100 * x['server_busy']:.0f} % busy, {x['errors']} errors)")
             ok = (v["of_ideal"] >= 0.95 or v["server_busy"] >= 0.95) and v["errors"] == 0
-            d = r.get(f"direct_in_flight_{c}", {}).get("rps")
-            out.append((f"req/s with {c} connections, 500 ms upstream (ideal {c * 2}; the "
-                        f"upstream called directly: {d or 0:.0f})",
-                        show(f), show(v), _ratio(v["rps"], f["rps"]),
+            out.append((label, _in_flight(f), _in_flight(v), _ratio(v["rps"], f["rps"]),
                         "≥ 0.95 of ideal, or ≥ 95 % busy", _mark(ok)))
-    v, f = r.get("jitter_256"), r.get("floor_jitter_256")
-    if v and f:
-        show = lambda x: (f"{x['rps']:.0f} ({x['of_ideal']:.2f} of ideal, "
-                          f"{100 * x['server_busy']:.0f} % busy, {x['errors']} errors)")
-        ok = (v["of_ideal"] >= 0.95 or v["server_busy"] >= 0.95) and v["errors"] == 0
-        out.append(("req/s with 256 connections, 400–600 ms upstream (drawn at random, mean "
-                    "500 ms: the convoy of a fixed wait breaks up; ideal 512)", show(f), show(v),
-                    _ratio(v["rps"], f["rps"]), "≥ 0.95 of ideal, or ≥ 95 % busy", _mark(ok)))
     burst = r.get("rss_after_mb", {}).get("in_flight_500ms")
     if burst is not None and r.get("floor_rss_after_mb") is not None:
         out.append(("RSS idle / after the 1,000-connection burst (MB)",
